@@ -1,0 +1,89 @@
+"""One small exception hierarchy. The CLI turns any of these into one line and an exit code.
+
+Every error carries the context a user needs to fix the input: the file, table, row(s) and field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class PerfkitError(Exception):
+    """Base class of every error perfkit raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        table: str | None = None,
+        field: str | None = None,
+        rows: Sequence[int] | None = None,
+        count: int | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.table = table
+        self.field = field
+        self.rows = list(rows) if rows is not None else []
+        self.count = count if count is not None else len(self.rows)
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = []
+        if self.file:
+            where.append(str(self.file))
+        if self.table:
+            where.append(f"table {self.table}")
+        if self.field:
+            where.append(f"column {self.field}")
+        text = (": ".join([", ".join(where), self.message])) if where else self.message
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows)
+            more = self.count - len(self.rows)
+            text += f" (row {shown}" + (f" and {more} more" if more > 0 else "") + ")"
+        return text
+
+
+class SpecError(PerfkitError):
+    """A parameters file (YAML) is malformed or inconsistent."""
+
+    exit_code = 2
+
+
+class StoreError(PerfkitError):
+    """The DuckDB store is missing, unreadable or of another schema version."""
+
+    exit_code = 3
+
+
+class SchemaVersionError(StoreError):
+    """The store was written by a perfkit with a different schema version."""
+
+
+class DataError(PerfkitError):
+    """Input data violates the schema (type, range, key, foreign key, format)."""
+
+    exit_code = 4
+
+
+class ImportFileError(DataError):
+    """A file to import cannot be read (empty, wrong encoding, not what its extension says)."""
+
+
+class MappingError(DataError):
+    """A source system's headers or codes are not covered by its mapping in parameters/import.yaml."""
+
+
+class RequestError(PerfkitError):
+    """A request names something that is not in the data (month, entity, level)."""
+
+    exit_code = 5
+
+
+class RenderError(PerfkitError):
+    """Executing or exporting a report failed."""
+
+    exit_code = 6

@@ -1,0 +1,291 @@
+"""The CRM store's schema: one definition, used to create tables, validate imports and document columns.
+
+Money is stored in yuan (元) as DOUBLE; months are ``'YYYY-MM'`` strings; dates are DATE.
+Bump :data:`SCHEMA_VERSION` whenever a table or column changes: a store written with another version
+is refused with a clear error instead of failing later in a query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SCHEMA_VERSION = 1
+
+MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
+
+LOST_REASONS = ("销户", "转托管", "资产流出")
+POSITIONS = ("客户经理", "理财顾问", "投资顾问", "营业部负责人")
+LEVELS = ("初级", "中级", "高级", "资深")
+REGION_CLASSES = ("一类", "二类", "三四类")
+CHANNELS = ("电话", "微信", "面访", "短信", "邮件")
+PURPOSES = ("潜客跟进", "开户回访", "资料完善", "流失挽回", "日常服务", "风险测评", "投资建议")
+RELATIONS = ("self", "superior", "peer", "subordinate")
+RISK_LEVELS = ("C1", "C2", "C3", "C4", "C5")
+INCOME_BANDS = ("10万以下", "10-30万", "30-50万", "50-100万", "100万以上")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: SQL type, meaning (Chinese name and explanation), unit and validation rules."""
+
+    name: str
+    type: str
+    doc: str
+    unit: str = ""
+    nullable: bool = True
+    min: float | None = None
+    max: float | None = None
+    pattern: str | None = None
+    values: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    column: str
+    ref_table: str
+    ref_column: str
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    foreign_keys: tuple[ForeignKey, ...] = field(default_factory=tuple)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def column(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def required(self) -> list[str]:
+        """Columns that must be present (and non-null) in every imported row."""
+        return [c.name for c in self.columns if not c.nullable]
+
+    def ddl(self) -> str:
+        cols = [
+            f"    {c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in self.columns
+        ]
+        cols.append(f"    PRIMARY KEY ({', '.join(self.key)})")
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n" + ",\n".join(cols) + "\n)"
+
+
+def C(name: str, type: str, doc: str, unit: str = "", **kw) -> Column:  # noqa: A002 - mirrors SQL
+    return Column(name, type, doc, unit, **kw)
+
+
+def _req(name: str, type: str, doc: str, unit: str = "", **kw) -> Column:  # noqa: A002
+    return Column(name, type, doc, unit, nullable=False, **kw)
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "branches",
+        "营业部 — one row per branch (securities sales department).",
+        (
+            _req("branch_id", "VARCHAR", "营业部编号, e.g. B001"),
+            _req("branch_name", "VARCHAR", "营业部名称, e.g. 上海淮海中路证券营业部"),
+            _req("region", "VARCHAR", "所属区域 (华东, 华南, 华北 …)"),
+            _req("city", "VARCHAR", "所在城市"),
+            _req("region_class", "VARCHAR", "地区类别, drives level thresholds", values=REGION_CLASSES),
+        ),
+        key=("branch_id",),
+    ),
+    Table(
+        "employees",
+        "员工 — client managers and advisers; an employee belongs to one branch.",
+        (
+            _req("employee_id", "VARCHAR", "员工编号, e.g. E00001"),
+            _req("employee_name", "VARCHAR", "员工姓名"),
+            _req("branch_id", "VARCHAR", "所属营业部编号"),
+            _req("position", "VARCHAR", "岗位", values=POSITIONS),
+            C("level", "VARCHAR", "职级 (客户经理序列); empty for other positions", values=LEVELS),
+            _req("hire_date", "DATE", "入职日期"),
+            C("leave_date", "DATE", "离职日期; empty while employed"),
+        ),
+        key=("employee_id",),
+        foreign_keys=(ForeignKey("branch_id", "branches", "branch_id"),),
+    ),
+    Table(
+        "clients",
+        "客户 — every lead (潜在客户) and account; an open_date makes a lead a client.",
+        (
+            _req("client_id", "VARCHAR", "客户号"),
+            _req("client_name", "VARCHAR", "客户姓名"),
+            C("phone", "VARCHAR", "手机号 (11 digits); masked in every report", pattern=r"^1[3-9][0-9]{9}$"),
+            C("id_no", "VARCHAR", "证件号码 (18 characters); masked in every report",
+              pattern=r"^[0-9]{17}[0-9X]$"),
+            _req("branch_id", "VARCHAR", "开户/归属营业部编号"),
+            _req("employee_id", "VARCHAR", "当前服务客户经理编号"),
+            _req("lead_date", "DATE", "成为潜在客户的日期 (登记日期)"),
+            C("lead_source", "VARCHAR", "潜客来源 (网点, 互联网, 转介绍, 活动)"),
+            C("open_date", "DATE", "开户日期; empty while still a lead"),
+            C("lost_date", "DATE", "流失日期; empty while active"),
+            C("lost_reason", "VARCHAR", "流失原因", values=LOST_REASONS),
+            C("recalled_date", "DATE", "挽回日期: a lost client who came back; empty otherwise"),
+            C("risk_level", "VARCHAR", "风险承受能力等级 (latest assessment)", values=RISK_LEVELS),
+            C("risk_assessed_on", "DATE", "最近一次风险测评日期 (= latest risk_assessments row)"),
+            C("occupation", "VARCHAR", "职业 (profile field; empty = missing)"),
+            C("address", "VARCHAR", "联系地址 (profile field; empty = missing)"),
+            C("email", "VARCHAR", "电子邮箱 (profile field; empty = missing)"),
+            C("income_band", "VARCHAR", "年收入区间 (profile field; empty = missing)", values=INCOME_BANDS),
+            C("profile_completed_on", "DATE", "资料完善日期: when every profile field was filled; empty = incomplete"),
+        ),
+        key=("client_id",),
+        foreign_keys=(
+            ForeignKey("branch_id", "branches", "branch_id"),
+            ForeignKey("employee_id", "employees", "employee_id"),
+        ),
+    ),
+    Table(
+        "client_months",
+        "客户月度快照 — the monthly snapshot a brokerage warehouse keeps, one row per account and month.",
+        (
+            _req("client_id", "VARCHAR", "客户号"),
+            _req("month", "VARCHAR", "月份 YYYY-MM", pattern=MONTH_PATTERN),
+            _req("employee_id", "VARCHAR", "该月服务客户经理编号 (owner in that month)"),
+            _req("assets_begin", "DOUBLE", "月初资产", "元", min=0),
+            _req("assets_end", "DOUBLE", "月末资产", "元", min=0),
+            _req("net_inflow", "DOUBLE", "资产净流入 (转入 − 转出)", "元"),
+            _req("trade_amount", "DOUBLE", "交易金额", "元", min=0),
+            _req("trade_days", "INTEGER", "交易天数", "天", min=0, max=23),
+            _req("commission", "DOUBLE", "佣金收入 (净佣金)", "元", min=0),
+            _req("pnl", "DOUBLE", "投资收益 (market P&L of the month)", "元"),
+        ),
+        key=("client_id", "month"),
+        foreign_keys=(
+            ForeignKey("client_id", "clients", "client_id"),
+            ForeignKey("employee_id", "employees", "employee_id"),
+        ),
+    ),
+    Table(
+        "contacts",
+        "客户服务记录 — every contact an employee logged with a client or lead.",
+        (
+            _req("contact_id", "BIGINT", "服务记录编号"),
+            _req("employee_id", "VARCHAR", "服务员工编号"),
+            _req("client_id", "VARCHAR", "客户号"),
+            _req("contact_time", "TIMESTAMP", "服务时间"),
+            _req("channel", "VARCHAR", "服务渠道", values=CHANNELS),
+            _req("purpose", "VARCHAR", "服务目的", values=PURPOSES),
+        ),
+        key=("contact_id",),
+        foreign_keys=(
+            ForeignKey("employee_id", "employees", "employee_id"),
+            ForeignKey("client_id", "clients", "client_id"),
+        ),
+    ),
+    Table(
+        "risk_assessments",
+        "风险测评记录 — every risk-tolerance assessment; each is valid for a period set in parameters.",
+        (
+            _req("client_id", "VARCHAR", "客户号"),
+            _req("assessed_on", "DATE", "测评日期"),
+            _req("risk_level", "VARCHAR", "测评结果等级", values=RISK_LEVELS),
+        ),
+        key=("client_id", "assessed_on"),
+        foreign_keys=(ForeignKey("client_id", "clients", "client_id"),),
+    ),
+    Table(
+        "surveys",
+        "客户满意度调查 — one answer per client and survey date.",
+        (
+            _req("survey_id", "BIGINT", "问卷编号"),
+            _req("client_id", "VARCHAR", "客户号"),
+            _req("employee_id", "VARCHAR", "被评价员工编号"),
+            _req("survey_date", "DATE", "调查日期"),
+            _req("score", "INTEGER", "满意度评分 1–5 (5 = 非常满意)", "分", min=1, max=5),
+        ),
+        key=("survey_id",),
+        foreign_keys=(
+            ForeignKey("client_id", "clients", "client_id"),
+            ForeignKey("employee_id", "employees", "employee_id"),
+        ),
+    ),
+    Table(
+        "reviews",
+        "360度评估 — ability scores by self, superior, peers and subordinates, per half-year period.",
+        (
+            _req("period", "VARCHAR", "考核期, e.g. 2026H1", pattern=r"^[0-9]{4}H[12]$"),
+            _req("reviewee_id", "VARCHAR", "被评价员工编号"),
+            _req("reviewer_id", "VARCHAR", "评价人员工编号"),
+            _req("relation", "VARCHAR", "评价关系", values=RELATIONS),
+            _req("dimension", "VARCHAR", "评价维度 (专业能力, 服务态度, 问题解决, 团队合作, 创新能力)"),
+            _req("score", "DOUBLE", "评分 0–100", "分", min=0, max=100),
+        ),
+        key=("period", "reviewee_id", "reviewer_id", "dimension"),
+        foreign_keys=(
+            ForeignKey("reviewee_id", "employees", "employee_id"),
+            ForeignKey("reviewer_id", "employees", "employee_id"),
+        ),
+    ),
+    Table(
+        "incidents",
+        "违规与投诉记录 — conduct incidents for 百分制倒扣 deduction scoring.",
+        (
+            _req("incident_id", "BIGINT", "记录编号"),
+            _req("employee_id", "VARCHAR", "员工编号"),
+            _req("incident_date", "DATE", "发生日期"),
+            _req("rule_code", "VARCHAR", "违规条款代码 (see parameters/scorecard.yaml deductions)"),
+            _req("points", "DOUBLE", "扣分 (positive number of points off 100)", "分", min=0, max=100),
+            C("note", "VARCHAR", "说明"),
+        ),
+        key=("incident_id",),
+        foreign_keys=(ForeignKey("employee_id", "employees", "employee_id"),),
+    ),
+    Table(
+        "market",
+        "市场基准 — the benchmark index and risk-free rate per month, for risk-adjusted evaluation.",
+        (
+            _req("month", "VARCHAR", "月份 YYYY-MM", pattern=MONTH_PATTERN),
+            _req("index_return", "DOUBLE", "基准指数月收益率 (0.012 = 1.2%)", "比率"),
+            _req("risk_free_rate", "DOUBLE", "无风险月利率 (0.0015 = 0.15%)", "比率", min=-0.05, max=0.05),
+        ),
+        key=("month",),
+    ),
+)
+
+TABLE_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+# Tables in an order where every foreign key points to an earlier table.
+LOAD_ORDER: tuple[str, ...] = tuple(t.name for t in TABLES)
+
+
+def table(name: str) -> Table:
+    """The table definition called ``name``; the error lists the known tables."""
+    from perfkit.errors import StoreError
+
+    try:
+        return TABLE_BY_NAME[name]
+    except KeyError:
+        raise StoreError(
+            f"unknown table {name!r}; known tables: {', '.join(TABLE_BY_NAME)}"
+        ) from None
+
+
+def markdown_reference() -> str:
+    """The table reference (name, type, unit, meaning of every column) as Markdown, for the README."""
+    out: list[str] = []
+    for t in TABLES:
+        out.append(f"### `{t.name}`\n\n{t.doc} Key: `{', '.join(t.key)}`.\n")
+        out.append("| column | type | unit | meaning |")
+        out.append("|---|---|---|---|")
+        for c in t.columns:
+            rule = []
+            if not c.nullable:
+                rule.append("required")
+            if c.values:
+                rule.append("one of " + "/".join(c.values))
+            if c.min is not None or c.max is not None:
+                rule.append(f"range {c.min if c.min is not None else ''}…{c.max if c.max is not None else ''}")
+            meaning = c.doc + (f" ({'; '.join(rule)})" if rule else "")
+            out.append(f"| `{c.name}` | {c.type} | {c.unit} | {meaning} |")
+        out.append("")
+    return "\n".join(out)

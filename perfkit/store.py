@@ -1,0 +1,140 @@
+"""The CRM store: one DuckDB file holding the tables of :mod:`perfkit.schema`.
+
+``create_store`` writes an empty store; ``open_store`` opens an existing one and refuses a store of
+another schema version with a clear error. Functions elsewhere take either a path or an open
+connection (see :func:`connect`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from perfkit.errors import SchemaVersionError, StoreError
+from perfkit.schema import SCHEMA_VERSION, TABLES
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DB = Path("data/crm.duckdb")
+META_TABLE = "perfkit_meta"
+
+StoreLike = str | os.PathLike | duckdb.DuckDBPyConnection
+
+
+def default_db() -> Path:
+    """The store path: ``$PERFKIT_DB`` if set, else ``data/crm.duckdb``."""
+    return Path(os.environ.get("PERFKIT_DB", DEFAULT_DB))
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create every table (if missing) and stamp the schema version."""
+    for t in TABLES:
+        con.execute(t.ddl())
+    con.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute(
+        f"INSERT OR REPLACE INTO {META_TABLE} VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)]
+    )
+
+
+def create_store(path: str | os.PathLike, *, overwrite: bool = False) -> duckdb.DuckDBPyConnection:
+    """Create an empty store at ``path`` and return a read-write connection.
+
+    With ``overwrite`` an existing file is replaced; without it, an existing file is an error.
+    """
+    path = Path(path)
+    if path.exists():
+        if not overwrite:
+            raise StoreError("store already exists; pass overwrite=True to replace it", file=str(path))
+        path.unlink()
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    create_schema(con)
+    return con
+
+
+def check_version(con: duckdb.DuckDBPyConnection, where: str = "store") -> None:
+    """Raise :class:`SchemaVersionError` unless the store carries this perfkit's schema version."""
+    has_meta = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [META_TABLE]
+    ).fetchone()[0]
+    if not has_meta:
+        raise SchemaVersionError(
+            "not a perfkit store (no perfkit_meta table); build one with `perfkit demo` "
+            "or `perfkit import`",
+            file=where,
+        )
+    row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'").fetchone()
+    found = row[0] if row else "none"
+    if found != str(SCHEMA_VERSION):
+        raise SchemaVersionError(
+            f"store has schema version {found}, this perfkit needs {SCHEMA_VERSION}; "
+            "rebuild it (`perfkit demo`) or re-import the source files",
+            file=where,
+        )
+
+
+def open_store(
+    path: str | os.PathLike | None = None, *, read_only: bool = True, create: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """Open the store at ``path`` (default :func:`default_db`) after checking its schema version.
+
+    ``create=True`` creates an empty store when the file does not exist (used by ``perfkit import``).
+    """
+    path = Path(path) if path is not None else default_db()
+    if not path.exists():
+        if create:
+            return create_store(path)
+        raise StoreError("store not found; build the demo store with `perfkit demo`", file=str(path))
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.Error as exc:
+        raise StoreError(f"cannot open store: {exc}", file=str(path)) from None
+    try:
+        check_version(con, str(path))
+    except Exception:
+        con.close()
+        raise
+    return con
+
+
+@contextlib.contextmanager
+def connect(store: StoreLike | None = None, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection for ``store``: an open connection is passed through (and left open),
+    a path is opened (version-checked) and closed afterwards."""
+    if isinstance(store, duckdb.DuckDBPyConnection):
+        yield store
+        return
+    con = open_store(store, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def table_checksum(con: duckdb.DuckDBPyConnection, table: str) -> tuple[int, int]:
+    """(row count, order-independent hash of all rows) — equal checksums mean equal contents."""
+    n, h = con.execute(
+        f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} AS t"
+    ).fetchone()
+    return int(n), int(h)
+
+
+def store_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]]:
+    """:func:`table_checksum` of every schema table."""
+    return {t.name: table_checksum(con, t.name) for t in TABLES}
+
+
+def months(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The months that have client snapshots, ascending (``'YYYY-MM'``)."""
+    return [r[0] for r in con.execute("SELECT DISTINCT month FROM client_months ORDER BY 1").fetchall()]
+
+
+def summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row count per table."""
+    return {t.name: con.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0] for t in TABLES}
