@@ -7,8 +7,12 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from perfkit.errors import PerfkitError
+from perfkit.errors import PerfkitError, RequestError, SpecError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("perfkit")
 
@@ -99,6 +103,97 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_frames(frames: dict[str, pd.DataFrame], fmt: str, out: Path | None) -> None:
+    """Write one or more titled frames as a terminal table, CSV or an Excel workbook."""
+    import pandas as pd
+
+    from perfkit.output import atomic_path
+
+    if fmt == "xlsx":
+        if out is None:
+            raise RequestError("--format xlsx needs --out FILE.xlsx")
+        with atomic_path(out) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
+            for title, df in frames.items():
+                df.to_excel(xw, sheet_name=title[:31], index=False)
+        log.info("wrote %s", out)
+        return
+    parts = []
+    for title, df in frames.items():
+        if fmt == "csv":
+            body = df.to_csv(index=False)
+        else:
+            with pd.option_context("display.max_rows", 500, "display.max_columns", 50,
+                                   "display.width", 200, "display.unicode.east_asian_width", True):
+                body = df.to_string(index=False, na_rep="—") + "\n"
+        parts.append((f"# {title}\n" if len(frames) > 1 else "") + body)
+    text = "\n".join(parts)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        with atomic_path(out) as tmp:
+            # utf-8-sig so that Excel on Windows opens Chinese CSV correctly
+            tmp.write_text(text, encoding="utf-8-sig" if fmt == "csv" else "utf-8")
+        log.info("wrote %s", out)
+
+
+def _report_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Drop list-valued columns (history) that do not fit a flat table."""
+    return df.drop(columns=[c for c in ("history",) if c in df.columns])
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    from perfkit.indicators import indicators
+
+    df = indicators(args.db, args.month, args.level, entity=args.entity, params=args.params)
+    _write_frames({"indicators": _report_frame(df)}, args.format, args.out)
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from perfkit.tasks import tasks
+
+    df = tasks(args.db, args.month, level=args.level, entity=args.entity,
+               indicator=args.indicator, params=args.params)
+    _write_frames({"tasks": df}, args.format, args.out)
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from perfkit.tables import stat_tables
+
+    frames = stat_tables(args.db, args.month, args.level, entity=args.entity, params=args.params)
+    if args.name:
+        if args.name not in frames:
+            raise RequestError(f"unknown table {args.name!r}; known: {', '.join(frames)}")
+        frames = {args.name: frames[args.name]}
+    _write_frames(frames, args.format, args.out)
+    return 0
+
+
+def cmd_scores(args: argparse.Namespace) -> int:
+    from perfkit.scorecard import breakdown, scores
+
+    if args.breakdown:
+        df = breakdown(args.db, args.month, args.level, entity=args.entity, params=args.params)
+    else:
+        df = scores(args.db, args.month, args.level, entity=args.entity, params=args.params)
+    _write_frames({"scores": df}, args.format, args.out)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from perfkit.check import check
+
+    problems = check(args.params, store=args.db)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if problems:
+        print(f"perfkit check: {len(problems)} problem(s) in {args.params}", file=sys.stderr)
+        return SpecError.exit_code
+    print(f"perfkit check: {args.params} is valid")
+    return 0
+
+
 def _print_counts(db: Path, counts: dict[str, int]) -> None:
     print(f"store {db}")
     width = max(len(k) for k in counts)
@@ -156,6 +251,41 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("schema", help="print the table reference (Markdown)")
     p.set_defaults(func=cmd_schema)
+
+    def report_command(name: str, help: str, func, levels=("company", "branch", "employee")):
+        q = sub.add_parser(name, help=help, description=help)
+        _add_db(q)
+        q.add_argument("--month", type=_month, required=True, help="month YYYY-MM")
+        q.add_argument("--level", choices=levels, default=levels[0], help=f"grain (default {levels[0]})")
+        q.add_argument("--entity", help="branch id (level branch) or employee id (level employee)")
+        q.add_argument("--params", type=Path, default=Path("parameters"),
+                       help="parameters folder (default parameters/)")
+        q.add_argument("--format", choices=("table", "csv", "xlsx"), default="table",
+                       help="output format (default: a table on the terminal)")
+        q.add_argument("--out", type=Path, help="write to FILE instead of standard output")
+        q.set_defaults(func=func)
+        return q
+
+    report_command("indicators", "indicator values with last month, change, target and rank",
+                   cmd_indicators)
+    q = report_command("tasks", "client-level task lists (phone and id numbers masked)", cmd_tasks,
+                       levels=("employee", "branch", "company"))
+    q.add_argument("--indicator", help="only the tasks behind this indicator id")
+    q = report_command("tables", "statistical tables (查看报表) by branch or by employee", cmd_tables,
+                       levels=("company", "branch"))
+    q.add_argument("--name", help="one table by its Chinese name, e.g. 流失客户情况统计表")
+    q = report_command("scores", "scorecard: composite score, grade and stars per entity", cmd_scores,
+                       levels=("employee", "branch"))
+    q.add_argument("--breakdown", action="store_true",
+                   help="points per indicator (why the score is what it is)")
+
+    p = sub.add_parser("check", help="validate every parameters file",
+                       description="Validate every parameters file; each problem names file, entry "
+                       "and field. Exit code 2 when there is any problem.")
+    _add_db(p)
+    p.add_argument("--params", type=Path, default=Path("parameters"),
+                   help="parameters folder (default parameters/)")
+    p.set_defaults(func=cmd_check)
 
     return parser
 

@@ -105,7 +105,7 @@ TABLES: tuple[Table, ...] = (
             _req("employee_id", "VARCHAR", "员工编号, e.g. E00001"),
             _req("employee_name", "VARCHAR", "员工姓名"),
             _req("branch_id", "VARCHAR", "所属营业部编号"),
-            _req("position", "VARCHAR", "岗位", values=POSITIONS),
+            _req("position", "VARCHAR", "岗位 (position in the sales organisation)", values=POSITIONS),
             C("level", "VARCHAR", "职级 (客户经理序列); empty for other positions", values=LEVELS),
             _req("hire_date", "DATE", "入职日期"),
             C("leave_date", "DATE", "离职日期; empty while employed"),
@@ -117,7 +117,7 @@ TABLES: tuple[Table, ...] = (
         "clients",
         "客户 — every lead (潜在客户) and account; an open_date makes a lead a client.",
         (
-            _req("client_id", "VARCHAR", "客户号"),
+            _req("client_id", "VARCHAR", "客户号 (client account id)"),
             _req("client_name", "VARCHAR", "客户姓名"),
             C("phone", "VARCHAR", "手机号 (11 digits); masked in every report", pattern=r"^1[3-9][0-9]{9}$"),
             C("id_no", "VARCHAR", "证件号码 (18 characters); masked in every report",
@@ -148,7 +148,7 @@ TABLES: tuple[Table, ...] = (
         "client_months",
         "客户月度快照 — the monthly snapshot a brokerage warehouse keeps, one row per account and month.",
         (
-            _req("client_id", "VARCHAR", "客户号"),
+            _req("client_id", "VARCHAR", "客户号 (client account id)"),
             _req("month", "VARCHAR", "月份 YYYY-MM", pattern=MONTH_PATTERN),
             _req("employee_id", "VARCHAR", "该月服务客户经理编号 (owner in that month)"),
             _req("assets_begin", "DOUBLE", "月初资产", "元", min=0),
@@ -171,7 +171,7 @@ TABLES: tuple[Table, ...] = (
         (
             _req("contact_id", "BIGINT", "服务记录编号"),
             _req("employee_id", "VARCHAR", "服务员工编号"),
-            _req("client_id", "VARCHAR", "客户号"),
+            _req("client_id", "VARCHAR", "客户号 (client account id)"),
             _req("contact_time", "TIMESTAMP", "服务时间"),
             _req("channel", "VARCHAR", "服务渠道", values=CHANNELS),
             _req("purpose", "VARCHAR", "服务目的", values=PURPOSES),
@@ -186,7 +186,7 @@ TABLES: tuple[Table, ...] = (
         "risk_assessments",
         "风险测评记录 — every risk-tolerance assessment; each is valid for a period set in parameters.",
         (
-            _req("client_id", "VARCHAR", "客户号"),
+            _req("client_id", "VARCHAR", "客户号 (client account id)"),
             _req("assessed_on", "DATE", "测评日期"),
             _req("risk_level", "VARCHAR", "测评结果等级", values=RISK_LEVELS),
         ),
@@ -198,7 +198,7 @@ TABLES: tuple[Table, ...] = (
         "客户满意度调查 — one answer per client and survey date.",
         (
             _req("survey_id", "BIGINT", "问卷编号"),
-            _req("client_id", "VARCHAR", "客户号"),
+            _req("client_id", "VARCHAR", "客户号 (client account id)"),
             _req("employee_id", "VARCHAR", "被评价员工编号"),
             _req("survey_date", "DATE", "调查日期"),
             _req("score", "INTEGER", "满意度评分 1–5 (5 = 非常满意)", "分", min=1, max=5),
