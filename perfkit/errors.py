@@ -19,6 +19,7 @@ class PerfkitError(Exception):
         *,
         file: str | None = None,
         table: str | None = None,
+        entry: str | None = None,
         field: str | None = None,
         rows: Sequence[int] | None = None,
         count: int | None = None,
@@ -26,6 +27,7 @@ class PerfkitError(Exception):
         self.message = message
         self.file = file
         self.table = table
+        self.entry = entry
         self.field = field
         self.rows = list(rows) if rows is not None else []
         self.count = count if count is not None else len(self.rows)
@@ -37,8 +39,11 @@ class PerfkitError(Exception):
             where.append(str(self.file))
         if self.table:
             where.append(f"table {self.table}")
+        if self.entry:
+            where.append(f"entry {self.entry}")
         if self.field:
-            where.append(f"column {self.field}")
+            # a table has columns; a parameters file has entries with fields
+            where.append(f"{'column' if self.table else 'field'} {self.field}")
         text = (": ".join([", ".join(where), self.message])) if where else self.message
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows)

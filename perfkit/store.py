@@ -26,9 +26,21 @@ META_TABLE = "perfkit_meta"
 StoreLike = str | os.PathLike | duckdb.DuckDBPyConnection
 
 
+def find_upwards(relative: str | os.PathLike, start: Path | None = None) -> Path:
+    """``relative`` under the current folder or its nearest parent that has it; else ``relative``
+    itself. Lets a notebook opened in ``notebooks/`` find ``data/`` and ``parameters/``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / relative).exists():
+            return folder / relative
+    return Path(relative)
+
+
 def default_db() -> Path:
-    """The store path: ``$PERFKIT_DB`` if set, else ``data/crm.duckdb``."""
-    return Path(os.environ.get("PERFKIT_DB", DEFAULT_DB))
+    """The store path: ``$PERFKIT_DB`` if set, else ``data/crm.duckdb`` in the current folder or
+    its nearest parent that has one."""
+    env = os.environ.get("PERFKIT_DB")
+    return Path(env) if env else find_upwards(DEFAULT_DB)
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,94 @@
+"""The ``perfkit run`` subcommand: parses options (defaults from ``parameters/run.yaml``) and calls
+:func:`perfkit.batch.run`."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from perfkit.batch.config import ROLES, load_run_config
+
+
+def _month(text: str) -> str:
+    from perfkit.schema import MONTH_PATTERN
+
+    if not re.match(MONTH_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"month must be YYYY-MM, got {text!r}")
+    return text
+
+
+def _workers(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text}")
+    return value
+
+
+def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``run`` on the ``perfkit`` subcommand parser; returns the new parser."""
+    p = subparsers.add_parser(
+        "run",
+        help="render every report of a month (the monthly batch)",
+        description="Render every report of a month: one job per (month, role, entity), executed in "
+        "parallel; output/<month>/ gets the HTML reports, the executed notebooks, manifest.json, "
+        "index.html and distribution.csv. A rerun redoes only failed, missing or changed jobs. "
+        "Defaults come from parameters/run.yaml. Exit code 6 when any report failed.",
+    )
+    p.add_argument("--month", type=_month, default=None, metavar="YYYY-MM",
+                   help="month YYYY-MM (default: the latest month in the store)")
+    p.add_argument("--role", choices=(*ROLES, "all"), default=None,
+                   help="which reports (default: roles in run.yaml, i.e. all)")
+    p.add_argument("--only", default=None, metavar="ID,...",
+                   help="only these entity ids (branch_id, employee_id or 'company'), comma-separated")
+    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help="parallel local jobs (default: run.yaml, else the number of CPU cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask distributed scheduler, e.g. tcp://host:8786 (default: local processes)")
+    p.add_argument("--force", action="store_true",
+                   help="redo every job, even those that are up to date")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: run.yaml, output/)")
+    p.add_argument("--db", type=Path, default=None, metavar="PATH",
+                   help="DuckDB store path (default: run.yaml, $PERFKIT_DB or data/crm.duckdb)")
+    p.add_argument("--assets", choices=("inline", "shared"), default=None,
+                   help="widget bundle in every file (inline) or once in <month>/assets/ (shared)")
+    p.add_argument("--params", type=Path, default=Path("parameters"), metavar="DIR",
+                   help="parameters folder holding run.yaml (default parameters/)")
+    p.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
+                   help="folder of the role notebooks (default: run.yaml, notebooks/)")
+    p.add_argument("--exporter", default=None, metavar="NAME",
+                   help="HTML exporter: perfkit (offline report template, default) or plain "
+                   "(outputs as text, for checking a batch without the template)")
+    p.add_argument("--progress", choices=("bar", "log", "off"), default=None,
+                   help="progress display (default: a bar on a terminal, log lines under CI)")
+    p.set_defaults(func=cmd_run)
+    return p
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the batch; print the summary line (and the failed entities on standard error)."""
+    from perfkit.batch.runner import run
+
+    cfg = load_run_config(args.params)
+    roles = cfg.roles if args.role is None else ROLES if args.role == "all" else (args.role,)
+    summary = run(
+        args.month,
+        roles=roles,
+        only=args.only.split(",") if args.only else None,
+        workers=args.workers or cfg.workers,
+        scheduler=args.scheduler or cfg.scheduler,
+        force=args.force,
+        out=args.out or cfg.out,
+        db=args.db or cfg.db,
+        params=args.params,
+        assets=args.assets or cfg.assets,
+        notebooks_dir=args.notebooks or cfg.notebooks,
+        exporter=args.exporter,
+        progress=args.progress,
+    )
+    print(summary.line())
+    print(f"index: {summary.index}")
+    if summary.failed:
+        print(f"perfkit: error: {summary.failure_line()}", file=sys.stderr)
+    return summary.exit_code

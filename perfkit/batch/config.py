@@ -1,0 +1,83 @@
+"""``parameters/run.yaml``: the run matrix of the monthly batch, as a frozen typed model.
+
+Every field has a default, so a missing file means "all roles, all entities, defaults". Command-line
+flags override the file (see :mod:`perfkit.batch.cli`).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from perfkit.errors import SpecError
+
+ROLES: tuple[str, ...] = ("company", "branch", "employee")
+RUN_FILE = "run.yaml"
+
+Role = Literal["company", "branch", "employee"]
+
+
+class EntitySelection(BaseModel):
+    """Which entities of each role get a report: ``"all"`` or a list of ids."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    branch: Literal["all"] | tuple[str, ...] = "all"
+    employee: Literal["all"] | tuple[str, ...] = "all"
+
+
+class RunConfig(BaseModel):
+    """The run matrix (``parameters/run.yaml``). Times are in seconds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    roles: tuple[Role, ...] = ROLES
+    entities: EntitySelection = EntitySelection()
+    include_leavers: bool = False
+    db: Path | None = None
+    out: Path = Path("output")
+    notebooks: Path = Path("notebooks")
+    workers: int | None = Field(default=None, ge=1)
+    scheduler: str | None = None
+    assets: Literal["inline", "shared"] = "inline"
+    retries: int = Field(default=2, ge=0, le=10)
+    start_timeout: float = Field(default=60, gt=0)
+    cell_timeout: float | None = Field(default=600, gt=0)
+
+    @field_validator("roles")
+    @classmethod
+    def _roles_unique(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("at least one role is needed")
+        return tuple(dict.fromkeys(value))
+
+
+def load_run_config(params: str | os.PathLike = "parameters") -> RunConfig:
+    """Read ``<params>/run.yaml``; a missing file gives the defaults.
+
+    Raises :class:`SpecError` naming the file and the field for a malformed file.
+    """
+    path = Path(params) / RUN_FILE
+    if not path.exists():
+        return RunConfig()
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise SpecError(f"not valid YAML: {exc}", file=str(path)) from None
+    if not isinstance(data, dict):
+        raise SpecError("expected a mapping of settings at the top level", file=str(path))
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        bad = first.get("input")
+        raise SpecError(
+            f"{first['msg']} (got {bad!r}); allowed fields: {', '.join(RunConfig.model_fields)}",
+            file=str(path),
+            field=field,
+        ) from None

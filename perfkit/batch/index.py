@@ -1,0 +1,168 @@
+"""``index.html`` (for headquarters) and ``distribution.csv`` (who receives which file), both built
+from the manifest records of the month. Every value from data is HTML-escaped; the page has no
+external reference (inline CSS, relative links only)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from perfkit.batch.manifest import DONE, record_order
+from perfkit.batch.plan import RECIPIENT_ROLES, ROLE_LABELS
+from perfkit.output import atomic_path
+
+log = logging.getLogger(__name__)
+
+INDEX = "index.html"
+DISTRIBUTION = "distribution.csv"
+DISTRIBUTION_COLUMNS = (
+    "recipient_role", "entity_id", "recipient_id", "recipient_name", "branch_id", "branch_name", "file",
+)
+
+Scores = Mapping[str, tuple[float | None, str | None]]  # entity id → (composite, grade)
+
+
+def load_scores(db: Path, month: str, params: Path) -> dict[str, dict[str, tuple[float | None, str | None]]]:
+    """``{"branch": {id: (composite, grade)}, "employee": {...}}`` from :func:`perfkit.scorecard.scores`;
+    empty (and logged) when the scorecard is not available or fails, so the index omits scores."""
+    try:
+        from perfkit.scorecard import scores
+    except ImportError:
+        log.info("perfkit.scorecard not available: index without scores")
+        return {}
+    out: dict[str, dict[str, tuple[float | None, str | None]]] = {}
+    for level in ("branch", "employee"):
+        try:
+            df = scores(db, month, level, params=params)
+            out[level] = {
+                str(r.entity_id): (
+                    None if r.composite != r.composite else float(r.composite),  # NaN → None
+                    None if getattr(r, "grade", None) is None else str(r.grade),
+                )
+                for r in df.itertuples()
+            }
+        except Exception as exc:  # noqa: BLE001 - the index is still useful without scores
+            log.warning("no %s scores for the index (%s: %s)", level, type(exc).__name__, exc)
+    return out
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+CSS = """
+body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",sans-serif;margin:2em;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
+th{background:#f3f5f8}.num{text-align:right}.failed{color:#b00020}.counts span{margin-right:1.5em}
+a{color:#1558b0}@media print{a{color:#000;text-decoration:none}}
+"""
+
+
+def _score_cells(scores: Scores, entity_id: str) -> str:
+    if not scores:
+        return ""
+    comp, grade = scores.get(entity_id, (None, None))
+    text = "—" if comp is None else f"{comp:.1f}"
+    return f"<td class='num'>{_e(text)}</td><td>{_e(grade or '—')}</td>"
+
+
+def render_index(month: str, jobs: Mapping[str, dict[str, Any]],
+                 scores: Mapping[str, Scores] | None = None) -> str:
+    """The index page as a string (see module doc)."""
+    scores = scores or {}
+    recs = sorted(jobs.values(), key=record_order)
+    ok = [r for r in recs if r.get("status") in DONE]
+    failed = [r for r in recs if r.get("status") == "failed"]
+    has_scores = bool(scores.get("branch") or scores.get("employee"))
+    head = "<th>综合得分</th><th>等级</th>" if has_scores else ""
+
+    def link(r: dict[str, Any]) -> str:
+        label = f"{r.get('entity_name')}（{r.get('entity_id')}）"
+        if r.get("status") in DONE and r.get("output"):
+            return f"<a href='{_e(r['output']['path'])}'>{_e(label)}</a>"
+        return f"<span class='failed'>{_e(label)} — 生成失败</span>"
+
+    out = [
+        "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",
+        f"<title>{_e(month)} 绩效报表索引</title><style>{CSS}</style></head><body>",
+        f"<h1>{_e(month)} 绩效报表索引</h1>",
+        f"<p class='counts'><span>成功 {len(ok)}</span><span class='failed'>失败 {len(failed)}</span>"
+        f"<span>合计 {len(recs)}</span></p>",
+    ]
+    company = [r for r in recs if r.get("role") == "company"]
+    if company:
+        out.append(f"<h2>{_e(ROLE_LABELS['company'])}</h2><p>{link(company[0])}</p>")
+    branches: dict[str, list[dict[str, Any]]] = {}
+    for r in recs:
+        if r.get("role") in ("branch", "employee"):
+            branches.setdefault(r.get("branch_id") or "", []).append(r)
+    for bid, rows in branches.items():
+        name = next((r.get("branch_name") for r in rows if r.get("branch_name")), None) or bid
+        out.append(f"<h2>{_e(name)}（{_e(bid)}）</h2><table><tr><th>报表</th><th>对象</th>{head}</tr>")
+        for r in rows:
+            cells = _score_cells(scores.get(r["role"], {}), r.get("entity_id", "")) if has_scores else ""
+            out.append(f"<tr><td>{_e(ROLE_LABELS.get(r['role'], r['role']))}</td><td>{link(r)}</td>"
+                       f"{cells}</tr>")
+        out.append("</table>")
+    if failed:
+        out.append("<h2 class='failed'>生成失败</h2><table><tr><th>报表</th><th>对象</th><th>单元格</th>"
+                   "<th>错误</th><th>说明</th><th>执行记录</th></tr>")
+        for r in failed:
+            err = r.get("error") or {}
+            nb = r.get("executed_notebook")
+            nb_link = f"<a href='{_e(nb)}'>{_e(nb)}</a>" if nb else "—"
+            cell = err.get("cell_index")
+            out.append(
+                f"<tr><td>{_e(ROLE_LABELS.get(r['role'], r['role']))}</td>"
+                f"<td>{_e(r.get('entity_name'))}（{_e(r.get('entity_id'))}）</td>"
+                f"<td class='num'>{_e('—' if cell is None else cell)}</td>"
+                f"<td>{_e(err.get('exception'))}</td><td>{_e(err.get('message'))}</td><td>{nb_link}</td></tr>"
+            )
+        out.append("</table>")
+    out.append("</body></html>\n")
+    return "".join(out)
+
+
+def distribution_rows(jobs: Mapping[str, dict[str, Any]]) -> list[dict[str, str]]:
+    """One row per report file that exists (status ok or skipped): the company report goes to
+    总部管理层, a branch report to the branch's 营业部负责人 (names joined with 、 when there are several,
+    empty when the branch has none), an employee report to the employee."""
+    rows = []
+    for r in sorted(jobs.values(), key=record_order):
+        if r.get("status") not in DONE or not r.get("output"):
+            continue
+        recips = r.get("recipients") or []
+        rows.append({
+            "recipient_role": RECIPIENT_ROLES.get(r["role"], r["role"]),
+            "entity_id": r.get("entity_id") or "",
+            "recipient_id": "、".join(x[0] for x in recips),
+            "recipient_name": "、".join(x[1] for x in recips),
+            "branch_id": r.get("branch_id") or "",
+            "branch_name": r.get("branch_name") or "",
+            "file": r["output"]["path"],
+        })
+    return rows
+
+
+def write_outputs(month_dir: Path, month: str, jobs: Mapping[str, dict[str, Any]],
+                  scores: Mapping[str, Scores] | None = None) -> tuple[Path, Path]:
+    """Write ``index.html`` and ``distribution.csv`` (UTF-8 with BOM, for Excel) atomically."""
+    index = month_dir / INDEX
+    with atomic_path(index) as tmp:
+        tmp.write_text(render_index(month, jobs, scores), encoding="utf-8")
+        tmp.chmod(0o644)
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=DISTRIBUTION_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(distribution_rows(jobs))
+    dist = month_dir / DISTRIBUTION
+    with atomic_path(dist) as tmp:
+        tmp.write_text(buf.getvalue(), encoding="utf-8-sig")
+        tmp.chmod(0o644)
+    return index, dist

@@ -1,0 +1,313 @@
+"""``run``: plan the month's jobs, skip what is up to date, execute the rest, keep the manifest
+current after every job, then write ``index.html`` and ``distribution.csv``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfkit.batch.config import ROLES, load_run_config
+from perfkit.batch.execute import ExecOptions, Exporter, now
+from perfkit.batch.executors import get_executor
+from perfkit.batch.fingerprint import (
+    job_fingerprint,
+    parameter_files,
+    perfkit_fingerprint,
+    sha256_file,
+    store_fingerprint,
+)
+from perfkit.batch.index import load_scores, write_outputs
+from perfkit.batch.manifest import Manifest, job_record
+from perfkit.batch.plan import Job, entities, job_parameters, output_paths, select
+from perfkit.batch.progress import Progress, fmt_seconds
+from perfkit.errors import RenderError, RequestError
+
+log = logging.getLogger("perfkit.batch")
+
+LOCK = ".perfkit-run.lock"
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """What a run did. ``seconds`` is wall time; ``failed_entities`` are ``role/entity_id`` keys."""
+
+    month: str
+    out_dir: Path
+    ok: int
+    failed: int
+    skipped: int
+    seconds: float
+    failed_entities: tuple[str, ...] = ()
+    errors: dict[str, str] = field(default_factory=dict)
+    interrupted: bool = False
+
+    @property
+    def index(self) -> Path:
+        return self.out_dir / "index.html"
+
+    @property
+    def manifest(self) -> Path:
+        return self.out_dir / "manifest.json"
+
+    @property
+    def reports_per_minute(self) -> float:
+        """Reports rendered (status ok) per minute of wall time; 0 when nothing ran."""
+        return self.ok / self.seconds * 60 if self.seconds > 0 else 0.0
+
+    @property
+    def exit_code(self) -> int:
+        """0 when no job failed, else :attr:`RenderError.exit_code` (130 when interrupted)."""
+        return 130 if self.interrupted else RenderError.exit_code if self.failed else 0
+
+    def line(self) -> str:
+        """One line: counts, time and speed."""
+        return (f"perfkit run {self.month}: {self.ok} ok, {self.failed} failed, {self.skipped} skipped "
+                f"in {fmt_seconds(self.seconds)} ({self.reports_per_minute:.1f} reports/min)")
+
+    def failure_line(self) -> str:
+        """One line naming the failed entities (empty when none failed)."""
+        if not self.failed:
+            return ""
+        names = ", ".join(self.failed_entities[:20])
+        more = f" and {self.failed - 20} more" if self.failed > 20 else ""
+        return f"{self.failed} report(s) failed: {names}{more}; see {self.manifest}"
+
+
+@contextlib.contextmanager
+def _lock(month_dir: Path) -> Iterator[None]:
+    """One run per month folder at a time; a lock left by a killed run is taken over."""
+    import psutil
+
+    path = month_dir / LOCK
+    month_dir.mkdir(parents=True, exist_ok=True)
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "started_at": now()}
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                other = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                other = {}
+            if other.get("host") == me["host"] and psutil.pid_exists(int(other.get("pid", -1))):
+                raise RequestError(
+                    f"another perfkit run (pid {other['pid']}) is writing {month_dir}; wait for it, "
+                    f"or remove {path} if it is gone"
+                ) from None
+            log.info("taking over the lock of an interrupted run (%s)", other or "unreadable")
+            path.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(me, f)
+        break
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _clean_temps(month_dir: Path) -> int:
+    """Remove temporary files an interrupted run left (``.<name>.<random>.tmp<suffix>``)."""
+    n = 0
+    for p in month_dir.rglob(".*.tmp*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            n += 1
+    if n:
+        log.info("removed %d temporary file(s) left by an interrupted run", n)
+    return n
+
+
+def check_kernel() -> None:
+    """Make sure the ``python3`` kernel can import perfkit (it runs every role notebook).
+
+    Raises :class:`RenderError` naming the kernel's Python when it cannot.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    from perfkit.batch.execute import KERNEL_NAME, ensure_importable
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
+    except NoSuchKernel:
+        raise RenderError(f"no Jupyter kernel {KERNEL_NAME!r}: pip install ipykernel") from None
+    exe = spec.argv[0]
+    v = sys.version_info
+    if exe in ("python", f"python{v[0]}", f"python{v[0]}.{v[1]}"):
+        return  # jupyter_client runs it with this very interpreter
+    ensure_importable()
+    res = subprocess.run([exe, "-c", "import perfkit"], capture_output=True, text=True, timeout=60)
+    if res.returncode:
+        raise RenderError(
+            f"the {KERNEL_NAME!r} kernel ({spec.resource_dir}) runs {exe}, which cannot import "
+            f"perfkit; install perfkit there or `python -m ipykernel install --sys-prefix`"
+        )
+
+
+def plan_jobs(
+    month: str,
+    *,
+    roles: Sequence[str] = ROLES,
+    only: Iterable[str] | None = None,
+    db: Path,
+    params: Path = Path("parameters"),
+    notebooks_dir: Path = Path("notebooks"),
+) -> tuple[list[Job], dict[str, Any]]:
+    """The jobs of ``month`` and what they share: fingerprint parts (``store``, ``parameters_files``,
+    ``perfkit_version``, ``notebooks``) and ``existing``, the keys of every entity the store has for
+    the month before ``only`` and the run matrix select.
+
+    Raises :class:`RequestError` for a month without data or an unknown id, :class:`RenderError`
+    for a missing role notebook."""
+    from perfkit.store import months, open_store
+
+    cfg = load_run_config(params)
+    bad = [r for r in roles if r not in ROLES]
+    if bad:
+        raise RequestError(f"unknown role {bad[0]!r}; known: {', '.join(ROLES)}")
+    con = open_store(db)
+    try:
+        have = months(con)
+        if month not in have:
+            span = f"{have[0]} … {have[-1]}" if have else "none"
+            raise RequestError(f"month {month} has no data in {db} (months: {span})")
+        found = entities(con, month, roles, include_leavers=cfg.include_leavers)
+        store_sha = store_fingerprint(con, month)
+    finally:
+        con.close()
+    chosen = select(found, only=only, branch_ids=cfg.entities.branch,
+                    employee_ids=cfg.entities.employee)
+    shared = {"store": store_sha, "parameters_files": parameter_files(params),
+              "perfkit_version": perfkit_fingerprint()}
+    nb_sha: dict[str, str] = {}
+    jobs = []
+    for e in chosen:
+        nb = (notebooks_dir / f"{e.role}.ipynb").resolve()
+        if e.role not in nb_sha:
+            if not nb.exists():
+                raise RenderError(f"role notebook not found: {nb}", file=str(nb))
+            nb_sha[e.role] = sha256_file(nb)
+        parameters = job_parameters(e.role, month, e.entity_id, db, params)
+        fp = job_fingerprint(notebook_sha=nb_sha[e.role], params_files=shared["parameters_files"],
+                             store_sha=store_sha, version=shared["perfkit_version"],
+                             parameters=parameters)
+        html, executed = output_paths(e.role, e.entity_id)
+        jobs.append(Job(month, e, nb, parameters, fp, html, executed))
+    shared["notebooks"] = nb_sha
+    shared["existing"] = {f"{e.role}/{e.entity_id}" for e in found}
+    return jobs, shared
+
+
+def run(
+    month: str | None,
+    *,
+    roles: Sequence[str] = ROLES,
+    only: Iterable[str] | None = None,
+    workers: int | None = None,
+    scheduler: Any = None,
+    force: bool = False,
+    out: Path = Path("output"),
+    db: Path | None = None,
+    params: Path = Path("parameters"),
+    assets: str = "inline",
+    notebooks_dir: Path = Path("notebooks"),
+    exporter: str | Exporter | None = None,
+    progress: str | None = None,
+) -> RunSummary:
+    """Render every report of ``month`` (None: the store's latest month) for ``roles`` into
+    ``out/<month>/``. Jobs that are up to date (same fingerprint, output present) are skipped unless
+    ``force``. ``only`` restricts to entity ids (``company`` for the company report). ``scheduler``:
+    None = local process pool of ``workers`` (default: cores), ``tcp://…`` or a Dask ``Client`` =
+    that cluster. ``exporter``: None = :func:`perfkit.html.export`, a registered name (``plain``)
+    or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto).
+
+    Failed jobs do not raise: see :attr:`RunSummary.failed`. Ctrl-C stops the workers and their
+    kernels, keeps the manifest of what finished, and re-raises KeyboardInterrupt.
+    """
+    from perfkit.store import default_db, months, open_store
+
+    t0 = time.perf_counter()
+    cfg = load_run_config(params)
+    db = Path(db or cfg.db or default_db())
+    if month is None:
+        con = open_store(db)
+        try:
+            have = months(con)
+        finally:
+            con.close()
+        if not have:
+            raise RequestError(f"no month has data in {db}")
+        month = have[-1]
+    jobs, shared = plan_jobs(month, roles=roles, only=only, db=db, params=params,
+                             notebooks_dir=notebooks_dir)
+    month_dir = (Path(out) / month).resolve()
+    opts = ExecOptions(out_dir=str(month_dir), exporter=exporter, assets=assets,
+                       retries=cfg.retries, start_timeout=cfg.start_timeout,
+                       cell_timeout=cfg.cell_timeout)
+    with _lock(month_dir):
+        _clean_temps(month_dir)
+        manifest = Manifest.load(month_dir, month)
+        manifest.drop_obsolete(roles, shared["existing"])
+        manifest.meta.update({"perfkit_version": shared["perfkit_version"],
+                              "store": str(db.resolve()), "store_fingerprint": shared["store"]})
+        todo, skipped = [], 0
+        for job in jobs:
+            reason = "forced" if force else manifest.stale_reason(job)
+            if reason is None:
+                manifest.jobs[job.key]["status"] = "skipped"
+                skipped += 1
+            else:
+                log.debug("%s: runs (%s)", job.key, reason)
+                todo.append(job)
+        manifest.save()
+        parts = {k: shared[k] for k in ("parameters_files", "store", "perfkit_version")}
+        executor = get_executor(scheduler, workers)
+        log.info("%s: %d job(s) to run, %d up to date, on %s (%s)", month, len(todo), skipped,
+                 executor.name, month_dir)
+        if todo and executor.name == "local":
+            check_kernel()
+        bar = Progress(len(todo), progress)
+        counts = {"ok": 0, "failed": 0}
+        failed: list[str] = []
+        errors: dict[str, str] = {}
+
+        def on_result(job: Job, result: dict[str, Any]) -> None:
+            rec = job_record(job, {"notebook": shared["notebooks"][job.role], **parts})
+            rec.update(result)
+            manifest.jobs[job.key] = rec
+            manifest.save()
+            counts[rec["status"]] = counts.get(rec["status"], 0) + 1
+            if rec["status"] == "failed":
+                failed.append(job.key)
+                err = rec.get("error") or {}
+                errors[job.key] = f"{err.get('exception')}: {err.get('message')}"
+            bar.update(job.key, rec)
+
+        interrupted = False
+        try:
+            executor.run(todo, opts, on_result)
+        except KeyboardInterrupt:
+            interrupted = True
+            log.warning("interrupted: workers and kernels stopped; finished jobs are in %s",
+                        manifest.path)
+        finally:
+            bar.close()
+            _clean_temps(month_dir)
+        scores = load_scores(db, month, params) if not interrupted else {}
+        index, _ = write_outputs(month_dir, month, manifest.jobs, scores)
+    summary = RunSummary(month, month_dir, counts["ok"], counts["failed"], skipped,
+                         time.perf_counter() - t0, tuple(failed), errors, interrupted)
+    log.debug("%s; index: %s", summary.line(), index)
+    if interrupted:
+        raise KeyboardInterrupt
+    return summary

@@ -1,0 +1,228 @@
+"""Charts for Chinese reports: CJK font set-up, real minus signs and charts as offline widgets.
+
+Charts are emitted as inline SVG with ``svg.fonttype: none``: text stays text (crisp when zoomed or
+printed, selectable, a few KB per chart) and is drawn by the page's embedded CJK font subset (see
+:mod:`perfkit.html`), so a viewer needs no CJK font of its own. Matplotlib still needs a real font file
+(TTF/OTF/TTC, not woff2) on the rendering machine to measure text: :func:`find_cjk_font` locates it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import logging
+import math
+import os
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from perfkit.errors import RenderError
+
+log = logging.getLogger(__name__)
+
+MINUS = "\u2212"  # the real minus sign, never the ASCII hyphen, in every number a reader sees
+DASH = "—"  # shown for a missing value (NaN, None, zero denominator)
+
+#: Where a CJK font may live, in order of preference. The first is installed by ``pip`` with the
+#: project (so ``make report`` needs no apt); the others are Debian / common system packages.
+FONT_CANDIDATES: tuple[str, ...] = (
+    "py:pylopdf_fonts_zh_cn:NotoSansSC-Regular.otf",
+    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf",
+)
+FONT_ENV = "PERFKIT_CJK_FONT"
+
+
+def _candidate_path(spec: str) -> Path | None:
+    """Resolve one :data:`FONT_CANDIDATES` entry to an existing file, or ``None``."""
+    if spec.startswith("py:"):
+        _, module, name = spec.split(":", 2)
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            return None
+        path = Path(mod.__file__).parent / name  # type: ignore[arg-type]
+    else:
+        path = Path(spec)
+    return path if path.is_file() else None
+
+
+def find_cjk_font() -> Path:
+    """Return the CJK font file (TTF/OTF/TTC) used for charts and for the page's embedded subset.
+
+    ``$PERFKIT_CJK_FONT`` wins when set (it must exist); then :data:`FONT_CANDIDATES` in order.
+    Raises :class:`RenderError` naming what to install when none is found.
+    """
+    env = os.environ.get(FONT_ENV)
+    if env:
+        if Path(env).is_file():
+            return Path(env)
+        raise RenderError(f"{FONT_ENV} points to a missing font file", file=env)
+    for spec in FONT_CANDIDATES:
+        path = _candidate_path(spec)
+        if path is not None:
+            return path
+    raise RenderError(
+        "no CJK font found for Chinese charts and reports; install one with "
+        "`pip install 'pylopdf-fonts-zh-cn>=0.1,<0.2'` or `apt-get install fonts-wqy-microhei`, "
+        f"or set {FONT_ENV} to a .ttf/.otf/.ttc file"
+    )
+
+
+@lru_cache(maxsize=4)
+def _register(path: str) -> str:
+    from matplotlib import font_manager
+
+    font_manager.fontManager.addfont(path)
+    name = font_manager.FontProperties(fname=path).get_name()
+    log.info("registered CJK font %s (%s) with matplotlib", name, path)
+    return name
+
+
+def setup(style: str = "whitegrid", context: str = "notebook", palette: str = "deep") -> str:
+    """Configure seaborn + matplotlib for Chinese charts and return the CJK font family name.
+
+    Order matters: ``sns.set_theme()`` resets ``font.sans-serif``, so the CJK font is set after it.
+    ``axes.unicode_minus`` is off (matplotlib would otherwise draw U+2212 from whatever font); the
+    formatters of this module write U+2212 themselves. SVG output keeps text as text.
+    """
+    import matplotlib
+    import seaborn as sns
+
+    family = _register(str(find_cjk_font()))
+    sns.set_theme(style=style, context=context, palette=palette)
+    matplotlib.rcParams.update(
+        {
+            "font.family": "sans-serif",
+            "font.sans-serif": [family, "DejaVu Sans"],
+            "axes.unicode_minus": False,
+            "svg.fonttype": "none",
+            "svg.hashsalt": "perfkit",  # deterministic ids: same chart, same bytes
+            "figure.dpi": 100,
+        }
+    )
+    return family
+
+
+def format_number(
+    value: Any, decimals: int = 0, *, percent: bool = False, sign: bool = False
+) -> str:
+    """Format a number for a Chinese report: thousands separators, U+2212 minus, "—" when missing.
+
+    Strings pass through unchanged (the caller escapes them); an empty string gives "—".
+    ``percent`` multiplies by 100 and appends "%". ``sign`` adds "+" to positive values (changes).
+    A value that rounds to zero never shows a sign ("0.0", not "−0.0"). NaN, None and inf give "—".
+    """
+    if value is None:
+        return DASH
+    if isinstance(value, str):
+        return value or DASH
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return DASH
+    if math.isnan(x) or math.isinf(x):
+        return DASH
+    if percent:
+        x *= 100
+    text = f"{abs(x):,.{decimals}f}"
+    zero = f"{0:,.{decimals}f}"
+    if text != zero:
+        if x < 0:
+            text = MINUS + text
+        elif sign:
+            text = "+" + text
+    return text + ("%" if percent else "")
+
+
+def number_formatter(decimals: int = 0, *, percent: bool = False) -> Callable[[float, Any], str]:
+    """A matplotlib tick formatter function using :func:`format_number` (real minus sign)."""
+
+    def fmt(x: float, _pos: Any = None) -> str:
+        return format_number(x, decimals, percent=percent)
+
+    return fmt
+
+
+def format_axis(ax: Any, axis: str = "y", decimals: int = 0, *, percent: bool = False) -> None:
+    """Give ``ax``'s ``axis`` ("x", "y" or "both") tick labels with separators and U+2212."""
+    from matplotlib.ticker import FuncFormatter
+
+    for name in ("x", "y") if axis == "both" else (axis,):
+        getattr(ax, f"{name}axis").set_major_formatter(
+            FuncFormatter(number_formatter(decimals, percent=percent))
+        )
+
+
+_SVG_PROLOG = re.compile(r"^.*?(?=<svg\b)", re.S)
+_SVG_XMLNS = re.compile(r'\s+xmlns(?::xlink)?="[^"]*"')
+_SVG_STYLE = re.compile(r"<defs>\s*<style[^>]*>.*?</style>\s*</defs>|<style[^>]*>.*?</style>", re.S)
+_SVG_OPEN = re.compile(r"<svg\b")
+
+
+def figure_svg(fig: Any) -> str:
+    """Return ``fig`` as an inline ``<svg>`` element for an HTML page.
+
+    The XML prolog, DOCTYPE, namespace declarations (implied in HTML) and the global ``<style>`` are
+    removed so the page holds no http(s) reference. The SVG keeps its size in pt and
+    shrinks (never grows) to fit its container (CSS ``max-width: 100%``).
+    """
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "perfkit"}):
+        fig.savefig(
+            buf,
+            format="svg",
+            bbox_inches="tight",
+            metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+        )
+    svg = _SVG_PROLOG.sub("", buf.getvalue(), count=1)
+    svg = _SVG_XMLNS.sub("", svg)
+    svg = _SVG_STYLE.sub("", svg)
+    svg = _SVG_OPEN.sub('<svg class="perfkit-svg"', svg, count=1)
+    return svg.strip()
+
+
+def figure_png(fig: Any, dpi: int = 144) -> str:
+    """Return ``fig`` as an ``<img>`` with a base64 PNG (text is rasterised: needs no font)."""
+    import base64
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img class="perfkit-png" alt="" src="data:image/png;base64,{data}">'
+
+
+def chart_html(
+    fig: Any, *, fmt: str = "svg", caption: str | None = None, close: bool = True
+) -> str:
+    """Markup of one chart (``fmt`` "svg" or "png") with an optional escaped caption."""
+    if fmt not in ("svg", "png"):
+        raise RenderError(f"chart format must be 'svg' or 'png', not {fmt!r}")
+    body = figure_svg(fig) if fmt == "svg" else figure_png(fig)
+    if close:
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    cap = f'<div class="perfkit-caption">{escape(caption)}</div>' if caption else ""
+    return f'<div class="perfkit-chart">{body}{cap}</div>'
+
+
+def chart_widget(
+    fig: Any, *, fmt: str = "svg", caption: str | None = None, close: bool = True
+) -> Any:
+    """Return ``fig`` as an ``ipywidgets.HTML`` (typed ``Any``: ipywidgets is imported lazily) that renders in an exported report without a kernel.
+
+    SVG (default) keeps text as text in the page's embedded CJK font; "png" rasterises it. The figure
+    is closed unless ``close=False`` so notebooks do not also show it as a plain output.
+    """
+    import ipywidgets as widgets
+
+    return widgets.HTML(value=chart_html(fig, fmt=fmt, caption=caption, close=close))

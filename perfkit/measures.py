@@ -1,0 +1,223 @@
+"""Measures: additive counts and sums per employee × month, computed by the SQL files of
+``parameters/measures/`` in a handful of DuckDB queries (one per file, never a loop over employees).
+
+Each measure file is a query that may read the store's tables plus two temporary tables perfkit
+creates first:
+
+- ``report_months(month, month_start, month_end, quarter_start, quarter_end, month_idx)`` — the
+  requested months (dates are DATE; ``month_idx`` = year × 12 + month − 1);
+- ``task_list(month, rule_id, client_id, employee_id, created_on, due_on, done_on, status,
+  due_in_month)`` — the task lists of ``parameters/tasks.yaml`` for those months (built only when a
+  measure file mentions ``task_list``).
+
+It returns ``employee_id``, ``month`` and exactly the measures it declares in its
+``-- measure: name: 说明`` header lines, with at most one row per (employee_id, month). ``${name}``
+placeholders are replaced by the ``settings`` of indicators.yaml.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from perfkit.catalog import Catalog, MeasureFile, render_sql
+from perfkit.errors import SpecError
+from perfkit.store import StoreLike, default_db
+
+log = logging.getLogger(__name__)
+
+REPORT_MONTHS = "report_months"
+TASK_LIST = "task_list"
+
+
+def create_report_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
+    """(Re)create the temporary table ``report_months`` holding ``months`` ('YYYY-MM').
+
+    Also turns DuckDB's progress bar off on ``con`` (it would print into notebooks and reports).
+    """
+    con.execute("SET enable_progress_bar = false")
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE {REPORT_MONTHS} AS
+        SELECT month,
+               CAST(month || '-01' AS DATE)                                     AS month_start,
+               CAST(last_day(CAST(month || '-01' AS DATE)) AS DATE)             AS month_end,
+               CAST(date_trunc('quarter', CAST(month || '-01' AS DATE)) AS DATE) AS quarter_start,
+               CAST(date_trunc('quarter', CAST(month || '-01' AS DATE))
+                    + INTERVAL 3 MONTH - INTERVAL 1 DAY AS DATE)                AS quarter_end,
+               CAST(substr(month, 1, 4) AS INTEGER) * 12
+                 + CAST(substr(month, 6, 2) AS INTEGER) - 1                     AS month_idx
+        FROM (SELECT unnest(?::VARCHAR[]) AS month)
+        """,
+        [sorted(set(months))],
+    )
+
+
+def drop_temp(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the temporary tables perfkit created on ``con``."""
+    for name in (TASK_LIST, REPORT_MONTHS):
+        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+
+
+def _run_file(con: duckdb.DuckDBPyConnection, mf: MeasureFile, settings: dict) -> pd.DataFrame:
+    sql = render_sql(mf.sql, settings, file=mf.path)
+    try:
+        df = con.execute(sql).df()
+    except duckdb.Error as exc:
+        raise SpecError(f"measure SQL failed: {exc}", file=mf.path) from None
+    cols = list(df.columns)
+    expected = {"employee_id", "month", *mf.measures}
+    missing = [c for c in ["employee_id", "month", *mf.measures] if c not in cols]
+    extra = [c for c in cols if c not in expected]
+    if missing or extra:
+        raise SpecError(
+            "query columns do not match the declared measures: "
+            + (f"missing {', '.join(missing)}" if missing else "")
+            + ("; " if missing and extra else "")
+            + (f"undeclared {', '.join(extra)}" if extra else ""),
+            file=mf.path,
+        )
+    dup = df.duplicated(["employee_id", "month"])
+    if dup.any():
+        row = df.loc[dup].iloc[0]
+        raise SpecError(
+            f"query returns more than one row for employee {row['employee_id']} month {row['month']}; "
+            "GROUP BY employee_id, month",
+            file=mf.path,
+        )
+    return df
+
+
+def window_start(con: duckdb.DuckDBPyConnection) -> str | None:
+    """First day ('YYYY-MM-01') of the first month with snapshots, or None for an empty store."""
+    first = con.execute("SELECT min(month) FROM client_months").fetchone()[0]
+    return f"{first}-01" if first else None
+
+
+def measure_frame(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catalog) -> pd.DataFrame:
+    """One row per (employee_id, month) for every employee and every month in ``months``, one
+    float column per measure of ``catalog`` (money in 元, counts as numbers). An employee with no
+    data in a month has 0 for every measure. Rows are sorted by employee_id, month.
+    """
+    from perfkit.tasks import create_task_list
+
+    t0 = time.perf_counter()
+    months = sorted(set(months))
+    create_report_months(con, months)
+    try:
+        if catalog.tasks is not None and any(TASK_LIST in f.sql for f in catalog.measure_files):
+            create_task_list(con, catalog.tasks, window_start(con))
+        frame = con.execute(
+            f"SELECT e.employee_id, m.month FROM employees AS e CROSS JOIN {REPORT_MONTHS} AS m "
+            "ORDER BY 1, 2"
+        ).df()
+        known = set(frame["employee_id"])
+        for mf in catalog.measure_files:
+            df = _run_file(con, mf, catalog.settings)
+            orphans = ~df["employee_id"].isin(known)
+            if orphans.any():
+                log.warning(
+                    "%s: %d rows for employees not in the employees table ignored",
+                    mf.path, int(orphans.sum()),
+                )
+                df = df.loc[~orphans]
+            frame = frame.merge(df, on=["employee_id", "month"], how="left")
+    finally:
+        drop_temp(con)
+    names = catalog.measure_names
+    frame[names] = frame[names].astype("float64").fillna(0.0)
+    log.info(
+        "computed %d measures for %d employees × %d months in %.2fs",
+        len(names), frame["employee_id"].nunique(), len(months), time.perf_counter() - t0,
+    )
+    return frame
+
+
+# ── cache: measure frames keyed by store file state and measure definitions ─────────────────────
+
+_MEMORY: dict[str, pd.DataFrame] = {}
+_MEMORY_MAX = 8
+
+
+def measures_fingerprint(catalog: Catalog) -> str:
+    """Hash of everything measures depend on: settings, measure SQL files and task rules.
+
+    Indicator entries are not part of it (they only combine measures), so adding a ratio indicator
+    reuses cached measures while any edit of a measure file, setting or task rule does not.
+    """
+    payload = json.dumps(
+        [
+            catalog.settings,
+            [(f.path, f.sql) for f in catalog.measure_files],
+            catalog.tasks.model_dump(mode="json") if catalog.tasks else None,
+        ],
+        sort_keys=True,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+
+
+def _store_state(store: StoreLike) -> tuple[Path, str] | None:
+    """(path, state) of a store file — size and modification time — or None for a connection."""
+    if isinstance(store, duckdb.DuckDBPyConnection):
+        return None
+    path = Path(store if store is not None else default_db()).resolve()
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    wal = Path(str(path) + ".wal")
+    wal_state = wal.stat().st_mtime_ns if wal.exists() else 0
+    return path, f"{path}|{st.st_size}|{st.st_mtime_ns}|{wal_state}"
+
+
+def cached_measure_frame(
+    store: StoreLike, con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catalog
+) -> pd.DataFrame:
+    """:func:`measure_frame`, remembered per (store file state, measures fingerprint, months).
+
+    Kept in memory (last 8 requests) and, for a store file, as Parquet under
+    ``$PERFKIT_CACHE`` (default ``<store folder>/.perfkit-cache/``) so that the report batch's
+    processes share it. A changed store file (size or mtime) or any edit of settings, measure SQL
+    or task rules gives a new key, so a cache never hides an edit. Set ``PERFKIT_CACHE=off`` to
+    disable the disk cache. A connection passed as ``store`` is never cached.
+    """
+    state = _store_state(store)
+    if state is None:
+        return measure_frame(con, months, catalog)
+    path, text = state
+    key = hashlib.sha256(
+        f"{text}|{measures_fingerprint(catalog)}|{','.join(sorted(set(months)))}".encode()
+    ).hexdigest()[:24]
+    if key in _MEMORY:
+        return _MEMORY[key].copy()
+    folder = os.environ.get("PERFKIT_CACHE", str(path.parent / ".perfkit-cache"))
+    file = None if folder.lower() == "off" else Path(folder) / f"measures-{key}.parquet"
+    frame = None
+    if file is not None and file.exists():
+        try:
+            frame = pd.read_parquet(file)
+            log.info("read cached measures %s", file)
+        except Exception as exc:  # noqa: BLE001 - a broken cache file is recomputed
+            log.warning("ignoring unreadable cache %s: %s", file, exc)
+    if frame is None:
+        frame = measure_frame(con, months, catalog)
+        if file is not None:
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = file.with_suffix(f".{os.getpid()}.tmp")
+                frame.to_parquet(tmp, index=False)
+                os.replace(tmp, file)
+            except OSError as exc:
+                log.warning("cannot write measures cache %s: %s", file, exc)
+    if len(_MEMORY) >= _MEMORY_MAX:
+        _MEMORY.pop(next(iter(_MEMORY)))
+    _MEMORY[key] = frame
+    return frame.copy()

@@ -1,0 +1,216 @@
+"""Statistical tables (查看报表 → 绩效管理报表) for one month.
+
+``level="company"``: one row per branch (部门统计) plus a 合计 row; ``level="branch"`` with
+``entity=<branch_id>``: one row per employee of that branch (客户经理统计) plus a 合计 row (the
+branch). Every ratio is Σnumerator / Σdenominator of the row's grain (the 合计 row of a company
+table equals the company indicator value), computed from the same measures and task list as
+:func:`perfkit.indicators.indicators`; a zero denominator is NaN (shown as “—”).
+Money columns are in 万元 or 元 as their header says; rates in %.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from perfkit.catalog import Catalog, load_catalog
+from perfkit.errors import RequestError, SpecError
+from perfkit.indicators import (
+    aggregate_measures,
+    check_month,
+    employees_frame,
+    ratio,
+)
+from perfkit.measures import cached_measure_frame
+from perfkit.store import StoreLike, connect
+from perfkit.tasks import task_frame
+
+log = logging.getLogger(__name__)
+
+TOTAL = "合计"
+
+# (header, kind, key): kind "m" = a measure (optionally scaled), "i" = an indicator of the catalog.
+TABLES: dict[str, list[tuple[str, str, str, float]]] = {
+    "潜在客户情况统计表": [
+        ("新增潜在客户数", "m", "leads_new", 1),
+        ("潜在客户数", "m", "leads_pool", 1),
+        ("潜在客户开户数", "m", "leads_opened", 1),
+        ("潜在客户转化率(%)", "i", "lead_conversion_rate", 1),
+        ("应跟进潜客数", "m", "lead_fu_due", 1),
+        ("及时跟进数", "m", "lead_fu_on_time", 1),
+        ("潜在客户及时跟进率(%)", "i", "lead_followup_rate", 1),
+    ],
+    "现有客户情况统计表": [
+        ("在册客户数", "m", "accounts_active", 1),
+        ("有效客户数", "m", "effective_clients", 1),
+        ("客户资产总额(万元)", "i", "client_assets", 1),
+        ("资产净流入(万元)", "i", "net_inflow", 1),
+        ("佣金收入(元)", "i", "commission", 1),
+        ("交易客户数", "m", "traded_clients", 1),
+        ("客户活跃率(%)", "i", "active_rate", 1),
+        ("客户资产收益率(%)", "i", "client_return", 1),
+        ("新开户回访及时率(%)", "i", "callback_rate", 1),
+    ],
+    "客户资料完成情况统计表": [
+        ("在册客户数", "m", "accounts_active", 1),
+        ("资料完整客户数", "m", "profile_complete", 1),
+        ("资料不全客户数", "m", "profile_open", 1),
+        ("客户资料完整率(%)", "i", "profile_complete_rate", 1),
+        ("缺职业", "m", "missing_occupation", 1),
+        ("缺联系地址", "m", "missing_address", 1),
+        ("缺电子邮箱", "m", "missing_email", 1),
+        ("缺年收入区间", "m", "missing_income_band", 1),
+    ],
+    "流失客户情况统计表": [
+        ("流失客户数", "m", "lost_clients", 1),
+        ("流失资产(万元)", "m", "lost_assets", 0.0001),
+        ("销户", "m", "lost_closed", 1),
+        ("转托管", "m", "lost_transferred", 1),
+        ("资产流出", "m", "lost_outflow", 1),
+        ("客户流失率(%)", "i", "churn_rate", 1),
+        ("近12个月流失客户数", "m", "lost_window", 1),
+        ("已挽回客户数", "m", "recalled_window", 1),
+        ("流失客户挽回率(%)", "i", "recall_rate", 1),
+        ("流失客户及时联系率(%)", "i", "recall_contact_rate", 1),
+    ],
+}
+ROUTINE = "常态化工作情况统计表"
+
+
+def _grain(level: str, entity: str | None) -> str:
+    """The level of the table's rows for a request."""
+    if level == "company":
+        return "branch"
+    if level == "branch":
+        if entity is None:
+            raise RequestError(
+                "level branch needs entity=<branch_id> (the branch whose employees to list)"
+            )
+        return "employee"
+    raise RequestError(f"statistical tables exist for level company or branch, not {level!r}")
+
+
+def _column(agg: pd.DataFrame, catalog: Catalog, kind: str, key: str, scale: float) -> pd.Series:
+    if kind == "m":
+        if key not in agg.columns:
+            raise SpecError(f"statistical tables need measure {key!r}", file="parameters/measures")
+        return agg[key] * scale
+    ind = next((i for i in catalog.indicators if i.id == key), None)
+    if ind is None:
+        raise SpecError(f"statistical tables need indicator {key!r}", file=catalog.path)
+    return ratio(agg[ind.numerator], agg[ind.denominator] if ind.denominator else None, ind.scale)
+
+
+def _label(agg: pd.DataFrame, names: dict[str, str], level: str, total: bool) -> pd.DataFrame:
+    id_col, name_col = ("营业部编号", "营业部") if level == "branch" else ("员工编号", "员工姓名")
+    if total:
+        return pd.DataFrame({id_col: [TOTAL], name_col: [""]})
+    return pd.DataFrame({id_col: agg["entity_id"], name_col: agg["entity_id"].map(names)})
+
+
+def stat_tables(
+    store: StoreLike,
+    month: str,
+    level: str = "company",
+    *,
+    entity: str | None = None,
+    params: str | Path = "parameters",
+) -> dict[str, pd.DataFrame]:
+    """The five statistical tables of ``month``, keyed by their Chinese titles:
+    潜在客户情况统计表, 现有客户情况统计表, 客户资料完成情况统计表, 流失客户情况统计表,
+    常态化工作情况统计表. Rows: branches (``level="company"``) or the employees of branch
+    ``entity`` (``level="branch"``), then a 合计 row. The routine-work table has one 应完成 column
+    per task rule (tasks due in the month), then 按时完成 / 逾期完成 / 未完成 and the rates.
+    Raises RequestError for a month outside the data or an unknown branch.
+    """
+    rows_level = _grain(level, entity)
+    catalog = load_catalog(params)
+    with connect(store) as con:
+        check_month(con, month)
+        people = employees_frame(con)
+        branches = con.execute("SELECT branch_id, branch_name FROM branches ORDER BY 1").df()
+        if entity is not None and entity not in set(branches["branch_id"]):
+            raise RequestError(f"unknown branch {entity!r}")
+        frame = cached_measure_frame(store, con, [month], catalog)
+        tl = task_frame(con, [month], catalog.tasks) if catalog.tasks else None
+    if entity is not None:
+        keep = set(people.loc[people["branch_id"] == entity, "employee_id"])
+        frame = frame[frame["employee_id"].isin(keep)]
+        if tl is not None:
+            tl = tl[tl["employee_id"].isin(keep)]
+    # the routine-work counts join the measure frame as extra columns
+    rules = catalog.tasks.rules if catalog.tasks else ()
+    frame = frame.merge(_routine_counts(tl, rules), on="employee_id", how="left")
+    extra = [c for c in frame.columns if c.startswith("_r_")]
+    frame[extra] = frame[extra].fillna(0.0)
+
+    names = (
+        dict(zip(branches["branch_id"], branches["branch_name"], strict=True))
+        if rows_level == "branch"
+        else dict(zip(people["employee_id"], people["employee_name"], strict=True))
+    )
+    rows = aggregate_measures(frame, people, rows_level)
+    if rows_level == "employee":
+        rows = rows[(rows.drop(columns=["entity_id", "parent_id", "month"]) != 0).any(axis=1)
+                    | rows["entity_id"].isin(_employed(people, month, entity))]
+    total = aggregate_measures(frame, people, "company")
+    out: dict[str, pd.DataFrame] = {}
+    for title, spec in {**TABLES, ROUTINE: _routine_spec(rules)}.items():
+        parts = []
+        for agg, is_total in ((rows, False), (total, True)):
+            body = _label(agg, names, rows_level, is_total).reset_index(drop=True)
+            for header, kind, key, scale in spec:
+                col = _column(agg, catalog, kind, key, scale).to_numpy()
+                body[header] = col.astype("int64") if (kind == "m" and scale == 1) else col
+            parts.append(body)
+        out[title] = pd.concat(parts, ignore_index=True)
+    log.info("statistical tables %s %s %s: %d rows each", month, level, entity or "", len(rows) + 1)
+    return out
+
+
+def _employed(people: pd.DataFrame, month: str, branch: str | None) -> set[str]:
+    start = pd.Timestamp(f"{month}-01")
+    end = start + pd.offsets.MonthEnd(0)
+    ok = (pd.to_datetime(people["hire_date"]) <= end) & (
+        pd.to_datetime(people["leave_date"]).isna() | (pd.to_datetime(people["leave_date"]) >= start)
+    )
+    if branch is not None:
+        ok &= people["branch_id"] == branch
+    return set(people.loc[ok, "employee_id"])
+
+
+def _routine_counts(tl: pd.DataFrame | None, rules) -> pd.DataFrame:
+    """Per employee: tasks due in the month per rule, on time, late, not done (columns _r_*)."""
+    cols = ["employee_id"] + [f"_r_due_{r.id}" for r in rules] + [
+        "_r_due", "_r_on_time", "_r_late", "_r_open", "_r_done"]
+    if tl is None or tl.empty:
+        return pd.DataFrame(columns=cols).astype({"employee_id": "object"})
+    due = tl[tl["due_in_month"].astype(bool)]
+    g = pd.DataFrame({"employee_id": sorted(set(tl["employee_id"]))})
+    for r in rules:
+        n = due[due["rule_id"] == r.id].groupby("employee_id").size()
+        g[f"_r_due_{r.id}"] = g["employee_id"].map(n).fillna(0)
+    for col, mask in (
+        ("_r_due", pd.Series(True, index=due.index)),
+        ("_r_on_time", due["status"] == "已完成"),
+        ("_r_late", due["status"] == "逾期完成"),
+        ("_r_open", due["status"] == "未完成"),
+        ("_r_done", due["status"].isin(["已完成", "逾期完成"])),
+    ):
+        g[col] = g["employee_id"].map(due[mask].groupby("employee_id").size()).fillna(0)
+    return g[cols]
+
+
+def _routine_spec(rules) -> list[tuple[str, str, str, float]]:
+    spec = [(f"{r.name}(应完成)", "m", f"_r_due_{r.id}", 1.0) for r in rules]
+    spec += [
+        ("到期任务合计", "m", "_r_due", 1.0),
+        ("按时完成", "m", "_r_on_time", 1.0),
+        ("逾期完成", "m", "_r_late", 1.0),
+        ("未完成", "m", "_r_open", 1.0),
+        ("常态化工作完成率(%)", "i", "routine_completion_rate", 1.0),
+        ("逾期任务数(含结转)", "m", "tasks_overdue", 1.0),
+    ]
+    return spec

@@ -1,0 +1,267 @@
+"""Task lists (任务列表): the client-level to-dos of ``parameters/tasks.yaml`` for a month.
+
+Every rule's SQL lists candidate tasks (client_id, created_on, due_on, done_on); this module applies
+the same listing and status logic to all of them (see the comment at the top of tasks.yaml):
+
+- listed in month M when created by the end of M and due in M or later, or — for rules with
+  ``carry_over`` — not done at the start of M;
+- status as of the last day of M: 已完成 (done by the due date), 逾期完成 (done late, by month end),
+  未完成 (due, not done), 进行中 (not done, not yet due);
+- owner: the client's manager in M (client_months.employee_id), else clients.employee_id.
+
+The measures of ``parameters/measures/tasks.sql`` count the very same rows, so an indicator backed by
+a task rule always agrees with its task list. Phone and id numbers are masked by :func:`mask_phone` /
+:func:`mask_id` — the only place perfkit masks them.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from perfkit.catalog import ALL_TASKS, SqlDate, TaskRules, load_catalog, render_sql
+from perfkit.errors import RequestError, SpecError
+from perfkit.store import StoreLike, connect
+
+log = logging.getLogger(__name__)
+
+STATUSES = ("已完成", "逾期完成", "未完成", "进行中")
+DONE_STATUSES = ("已完成", "逾期完成")
+OPEN_STATUSES = ("未完成", "进行中")
+
+# Chinese headers for reports (the API returns the English column names).
+TASK_COLUMNS_ZH = {
+    "month": "月份",
+    "rule_id": "任务规则编号",
+    "rule_name": "任务类型",
+    "indicator_ids": "对应指标",
+    "branch_id": "营业部编号",
+    "employee_id": "员工编号",
+    "employee_name": "员工姓名",
+    "client_id": "客户号",
+    "client_name": "客户姓名",
+    "phone": "手机号",
+    "id_no": "证件号码",
+    "created_on": "生成日期",
+    "due_on": "应完成日期",
+    "done_on": "完成日期",
+    "status": "状态",
+    "due_in_month": "本月到期",
+}
+
+
+# ── privacy ─────────────────────────────────────────────────────────────────────────────────────
+
+
+def mask_phone(phone: pd.Series | str | None) -> pd.Series | str | None:
+    """138****5678: keep the first 3 and last 4 characters (shorter numbers become all ``*``)."""
+    if isinstance(phone, pd.Series):
+        s = phone.astype("string")
+        masked = s.str[:3] + "****" + s.str[-4:]
+        return masked.where(s.str.len() >= 8, s.str.replace(r".", "*", regex=True))
+    if phone is None or pd.isna(phone):
+        return None
+    return mask_phone(pd.Series([str(phone)])).iloc[0]
+
+
+def mask_id(id_no: pd.Series | str | None) -> pd.Series | str | None:
+    """110101********1234: keep the first 6 and last 4 characters, star the rest (≥ 11 chars)."""
+    if isinstance(id_no, pd.Series):
+        s = id_no.astype("string")
+        stars = s.str.len().sub(10).clip(lower=0).map(lambda n: "*" * int(n) if pd.notna(n) else pd.NA)
+        masked = s.str[:6] + stars.astype("string") + s.str[-4:]
+        return masked.where(s.str.len() >= 11, s.str.replace(r".", "*", regex=True))
+    if id_no is None or pd.isna(id_no):
+        return None
+    return mask_id(pd.Series([str(id_no)])).iloc[0]
+
+
+# ── the task list SQL ───────────────────────────────────────────────────────────────────────────
+
+
+def _candidates_sql(rule, rules_path: str, start: str | None) -> str:
+    """One rule's candidates, listed against ``report_months`` (no owner yet)."""
+    values = {**rule.substitutions(), "window_start": SqlDate(start or "1900-01-01")}
+    cand = render_sql(rule.sql, values, file=rules_path, entry=f"task rule {rule.id!r}")
+    cand = cand.strip().rstrip(";")
+    listed = "t.due_on >= m.month_start"
+    if rule.carry_over:
+        listed += " OR t.done_on IS NULL OR t.done_on >= m.month_start"
+    window = f" AND t.created_on >= DATE '{start}'" if (start and not rule.backlog) else ""
+    return f"""
+SELECT m.month, m.month_start, m.month_end,
+       '{rule.id}' AS rule_id, {str(rule.scope == "active").upper()} AS active_only,
+       t.client_id, t.created_on, t.due_on, t.done_on
+FROM (SELECT client_id,
+             CAST(created_on AS DATE) AS created_on,
+             CAST(due_on AS DATE) AS due_on,
+             CAST(done_on AS DATE) AS done_on
+      FROM (
+{cand}
+      ) AS raw) AS t
+JOIN report_months AS m
+  ON t.created_on <= m.month_end AND ({listed}){window}
+"""
+
+
+def task_list_sql(rules: TaskRules, start: str | None, rule_ids: list[str] | None = None) -> str:
+    """Every rule's listed tasks with owner, status and due_in_month (reads ``report_months``).
+
+    The candidates of all rules are listed first and joined to clients and client_months once.
+    """
+    chosen = [r for r in rules.rules if rule_ids is None or r.id in rule_ids]
+    if not chosen:
+        return (
+            "SELECT NULL::VARCHAR AS month, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS client_id, "
+            "NULL::VARCHAR AS employee_id, NULL::DATE AS created_on, NULL::DATE AS due_on, "
+            "NULL::DATE AS done_on, NULL::VARCHAR AS status, NULL::BOOLEAN AS due_in_month WHERE false"
+        )
+    union = "\nUNION ALL\n".join(_candidates_sql(r, rules.path, start) for r in chosen)
+    return f"""
+WITH listed AS ({union})
+SELECT l.month,
+       l.rule_id,
+       l.client_id,
+       coalesce(cm.employee_id, c.employee_id) AS employee_id,
+       l.created_on, l.due_on, l.done_on,
+       CASE WHEN l.done_on <= l.month_end AND l.done_on <= l.due_on THEN '已完成'
+            WHEN l.done_on <= l.month_end THEN '逾期完成'
+            WHEN l.due_on <= l.month_end THEN '未完成'
+            ELSE '进行中' END AS status,
+       l.due_on BETWEEN l.month_start AND l.month_end AS due_in_month
+FROM listed AS l
+JOIN clients AS c ON c.client_id = l.client_id
+LEFT JOIN client_months AS cm ON cm.client_id = l.client_id AND cm.month = l.month
+WHERE NOT l.active_only OR cm.client_id IS NOT NULL
+"""
+
+
+def create_task_list(
+    con: duckdb.DuckDBPyConnection, rules: TaskRules, start: str | None,
+    rule_ids: list[str] | None = None,
+) -> None:
+    """(Re)create the temp table ``task_list`` for the months in ``report_months``.
+
+    A failing rule query is reported as a SpecError naming tasks.yaml and the rule.
+    """
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE task_list AS {task_list_sql(rules, start, rule_ids)}")
+    except duckdb.Error as exc:
+        for r in rules.rules:  # find the culprit
+            try:
+                con.execute(f"SELECT * FROM ({_candidates_sql(r, rules.path, start)}) LIMIT 0")
+            except duckdb.Error as one:
+                raise SpecError(f"task rule {r.id!r}: field 'sql': {one}", file=rules.path) from None
+        raise SpecError(f"task rules SQL failed: {exc}", file=rules.path) from None
+
+
+def task_frame(
+    con: duckdb.DuckDBPyConnection, months: list[str], rules: TaskRules,
+    rule_ids: list[str] | None = None,
+) -> pd.DataFrame:
+    """The raw (unmasked, unlabelled) task rows of ``months``: month, rule_id, client_id,
+    employee_id, created_on, due_on, done_on, status, due_in_month."""
+    from perfkit.measures import create_report_months, drop_temp, window_start
+
+    create_report_months(con, months)
+    try:
+        create_task_list(con, rules, window_start(con), rule_ids)
+        return con.execute("SELECT * FROM task_list").df()
+    finally:
+        drop_temp(con)
+
+
+# ── the public API ──────────────────────────────────────────────────────────────────────────────
+
+
+def tasks(
+    store: StoreLike,
+    month: str,
+    *,
+    level: str = "employee",
+    entity: str | None = None,
+    indicator: str | None = None,
+    rule: str | None = None,
+    params: str | Path = "parameters",
+    mask: bool = True,
+) -> pd.DataFrame:
+    """The task list of ``month`` (status as of the month's last day).
+
+    ``level``/``entity``: ``employee`` + an employee id, ``branch`` + a branch id, or ``company``
+    (every task); ``entity=None`` means every entity of the level. ``indicator`` keeps the rules
+    behind that indicator (its ``task``; ``all`` = every rule), ``rule`` one rule. Columns: month,
+    rule_id, rule_name, indicator_ids, branch_id, employee_id, employee_name, client_id,
+    client_name, phone, id_no (masked unless ``mask=False``), created_on, due_on, done_on, status,
+    due_in_month (True when the task counts in the month's due-based indicators). An empty list
+    is an empty frame with these columns.
+    """
+    from perfkit.indicators import check_month
+
+    catalog = load_catalog(params)
+    rules = catalog.tasks
+    if rules is None:
+        raise SpecError("parameters file not found", file=str(Path(params) / "tasks.yaml"))
+    rule_ids: list[str] | None = None
+    if indicator is not None:
+        ind = catalog.indicator(indicator)
+        if ind.task is None:
+            raise RequestError(f"indicator {indicator!r} ({ind.name}) has no task list")
+        rule_ids = None if ind.task == ALL_TASKS else [ind.task]
+    if rule is not None:
+        rules.rule(rule)
+        rule_ids = [rule] if rule_ids is None or rule in rule_ids else []
+    where, args = "", []
+    if level == "employee" and entity is not None:
+        where, args = "WHERE t.employee_id = ?", [entity]
+    elif level == "branch" and entity is not None:
+        where, args = "WHERE e.branch_id = ?", [entity]
+    with connect(store) as con:
+        check_month(con, month)
+        _check_entity(con, level, entity)
+        from perfkit.measures import create_report_months, drop_temp, window_start
+
+        create_report_months(con, [month])
+        try:
+            create_task_list(con, rules, window_start(con), rule_ids)
+            df = con.execute(
+                f"""
+                SELECT t.*, e.employee_name, e.branch_id, c.client_name, c.phone, c.id_no
+                FROM task_list AS t
+                LEFT JOIN employees AS e ON e.employee_id = t.employee_id
+                LEFT JOIN clients AS c ON c.client_id = t.client_id
+                {where}
+                """,
+                args,
+            ).df()
+        finally:
+            drop_temp(con)
+    names = {r.id: r.name for r in rules.rules}
+    backs: dict[str, list[str]] = {r.id: [] for r in rules.rules}
+    for ind in catalog.indicators:
+        for rid in (backs if ind.task == ALL_TASKS else [ind.task] if ind.task else []):
+            backs.setdefault(rid, []).append(ind.id)
+    df = df.assign(
+        rule_name=df["rule_id"].map(names),
+        indicator_ids=df["rule_id"].map(lambda r: ",".join(backs.get(r, []))),
+        due_in_month=df["due_in_month"].astype(bool),
+    )
+    if mask:
+        df["phone"] = mask_phone(df["phone"])
+        df["id_no"] = mask_id(df["id_no"])
+    cols = list(TASK_COLUMNS_ZH)
+    df = df[cols].sort_values(["branch_id", "employee_id", "rule_id", "due_on", "client_id"])
+    log.info("task list %s %s %s: %d tasks", month, level, entity or "all", len(df))
+    return df.reset_index(drop=True)
+
+
+def _check_entity(con: duckdb.DuckDBPyConnection, level: str, entity: str | None) -> None:
+    if level not in ("company", "branch", "employee"):
+        raise RequestError(f"unknown level {level!r}; use company, branch or employee")
+    if entity is None or level == "company":
+        return
+    table, key = ("branches", "branch_id") if level == "branch" else ("employees", "employee_id")
+    if not con.execute(f"SELECT count(*) FROM {table} WHERE {key} = ?", [entity]).fetchone()[0]:
+        raise RequestError(f"unknown {level} {entity!r}: not in table {table}")

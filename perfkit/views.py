@@ -1,0 +1,476 @@
+"""The three role views (总部 / 营业部 / 员工) as widgets, for the notebooks in ``notebooks/``.
+
+Each report class loads its data once (through the public API: indicators, scores, breakdown, tasks,
+stat_tables) and offers one method per section; a notebook displays them in order. Every drill-down
+is pre-computed and switched in the browser (:func:`perfkit.widgets.drilldown`), so the exported HTML
+needs no kernel. Scoping is a security rule and lives here: a report only loads what its role may see
+(the company report knows branches, never employees; a branch report knows its own employees and the
+company aggregate; an employee report knows only that employee and his clients, masked).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as widgets
+import pandas as pd
+
+from perfkit import charts
+from perfkit.catalog import Catalog, load_catalog
+from perfkit.charts import DASH, format_number
+from perfkit.errors import RequestError
+from perfkit.indicators import indicators
+from perfkit.scorecard import breakdown, scores
+from perfkit.store import StoreLike, default_db, find_upwards
+from perfkit.tables import stat_tables
+from perfkit.tasks import tasks
+from perfkit.widgets import drilldown, tabs, text
+from perfkit.widgets import table as table_widget
+
+log = logging.getLogger(__name__)
+
+#: decimals shown per unit
+DECIMALS = {"户": 0, "次": 0, "项": 0, "元": 0, "万元": 2, "%": 1, "分": 2}
+STAR = "★"
+TASK_COLUMNS = {
+    "rule_name": "任务",
+    "client_id": "客户号",
+    "client_name": "客户姓名",
+    "phone": "手机号",
+    "created_on": "生成日期",
+    "due_on": "应完成日期",
+    "done_on": "完成日期",
+    "status": "状态",
+}
+
+
+# ── formatting ──────────────────────────────────────────────────────────────────────────────────
+
+
+def fmt_value(value: Any, unit: str, *, sign: bool = False, with_unit: bool = True) -> str:
+    """A value as a manager reads it: "82.3%", "1,234.56 万元", "228 户", "—" when missing."""
+    text_ = format_number(value, DECIMALS.get(unit, 2), sign=sign)
+    if text_ == DASH or not with_unit:
+        return text_
+    return text_ + ("%" if unit == "%" else f" {unit}")
+
+
+def attainment(value: float, target: float, higher_is_better: bool) -> float:
+    """value ÷ target (target ÷ value when lower is better); NaN when either is missing or zero."""
+    if any(x is None or (isinstance(x, float) and math.isnan(x)) for x in (value, target)):
+        return math.nan
+    if higher_is_better:
+        return value / target if target else math.nan
+    if value == 0:
+        return math.nan if target == 0 else math.inf
+    return target / value
+
+
+def stars(n: Any) -> str:
+    try:
+        k = int(n)
+    except (TypeError, ValueError):
+        return DASH
+    return STAR * k + "☆" * (5 - k)
+
+
+def _pct(x: float) -> str:
+    if isinstance(x, float) and math.isinf(x):
+        return "达标"
+    return format_number(x, 1, percent=True)
+
+
+# ── shared pieces ───────────────────────────────────────────────────────────────────────────────
+
+
+def links(options: list[tuple[str, Any]], description: str = "") -> widgets.Widget:
+    """Blue indicator names (toggle buttons styled as links) that switch the page below them."""
+    return drilldown(options, kind="links", description=description)
+
+
+def indicator_summary(rows: pd.DataFrame, *, compare: pd.DataFrame | None = None,
+                      compare_label: str = "全公司") -> pd.DataFrame:
+    """The month's value of each indicator with last month, change, target and attainment."""
+    out = pd.DataFrame({
+        "指标": rows["name"].to_numpy(),
+        "本月": [fmt_value(v, u) for v, u in zip(rows["value"], rows["unit"], strict=True)],
+    })
+    if compare is not None:
+        other = compare.set_index("indicator_id")["value"]
+        out[compare_label] = [fmt_value(other.get(i), u)
+                              for i, u in zip(rows["indicator_id"], rows["unit"], strict=True)]
+    out["上月"] = [fmt_value(v, u) for v, u in zip(rows["prev_value"], rows["unit"], strict=True)]
+    out["变化"] = [fmt_value(v, u, sign=True, with_unit=False)
+                 for v, u in zip(rows["change"], rows["unit"], strict=True)]
+    out["目标"] = [fmt_value(v, u) for v, u in zip(rows["target"], rows["unit"], strict=True)]
+    out["完成率"] = [_pct(attainment(v, t, h)) for v, t, h in
+                  zip(rows["value"], rows["target"], rows["higher_is_better"], strict=True)]
+    return out
+
+
+def ranking(rows: pd.DataFrame, unit: str, entity_label: str) -> pd.DataFrame:
+    """Entities of one indicator in ascending order of value (missing last), as shown in drill-downs."""
+    rows = rows.sort_values(["rank", "entity_id"], na_position="last")
+    return pd.DataFrame({
+        "排名": rows["rank"].to_numpy(),
+        entity_label: rows["entity_name"].to_numpy(),
+        "本月": [fmt_value(v, unit) for v in rows["value"]],
+        "分子": [format_number(v, 2 if unit in ("万元", "分") else 0) for v in rows["numerator"]],
+        "分母": [format_number(v, 0) for v in rows["denominator"]],
+        "上月": [fmt_value(v, unit) for v in rows["prev_value"]],
+        "变化": [fmt_value(v, unit, sign=True, with_unit=False) for v in rows["change"]],
+    })
+
+
+def ranking_chart(rows: pd.DataFrame, unit: str, title: str, ref_value: float,
+                  ref_label: str) -> widgets.Widget:
+    """Horizontal bars of the entities, ascending top to bottom, with a reference line."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    rows = rows.sort_values(["rank", "entity_id"], na_position="last")
+    data = pd.DataFrame({"name": rows["entity_name"].astype(str).to_numpy(),
+                         "value": rows["value"].astype(float).to_numpy()})
+    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(data) + 1.2))
+    sns.barplot(data=data, y="name", x="value", color="#5b8def", ax=ax, orient="h")
+    if ref_value is not None and not pd.isna(ref_value):
+        ax.axvline(ref_value, color="#d1495b", linestyle="--", linewidth=1.2)
+        ax.text(ref_value, -0.7, f"{ref_label} {fmt_value(ref_value, unit)}", color="#d1495b",
+                fontsize=9, ha="left", va="bottom")
+    ax.set_ylabel("")
+    ax.set_xlabel(f"{title}（{unit}）")
+    charts.format_axis(ax, "x", DECIMALS.get(unit, 2) if unit in ("%", "分") else 0)
+    fig.tight_layout()
+    return charts.chart_widget(fig)
+
+
+def trend_chart(history: list[tuple[str, float]], unit: str, title: str,
+                target: float | None = None) -> widgets.Widget:
+    """The indicator's monthly values (12 months by default), with the target when there is one."""
+    import matplotlib.pyplot as plt
+
+    hist = pd.DataFrame(history, columns=["month", "value"])
+    fig, ax = plt.subplots(figsize=(7.0, 2.6))
+    ax.plot(hist["month"], hist["value"].astype(float), marker="o", color="#1f5fbf", linewidth=1.6)
+    if target is not None and not pd.isna(target):
+        ax.axhline(target, color="#d1495b", linestyle="--", linewidth=1.0)
+        ax.text(len(hist) - 1, target, f"目标 {fmt_value(target, unit)}", color="#d1495b",
+                fontsize=9, ha="right", va="bottom")
+    ax.set_title(f"{title}（{unit}）", fontsize=11)
+    ax.set_xlabel("")
+    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    charts.format_axis(ax, "y", DECIMALS.get(unit, 2) if unit in ("%", "分") else 0)
+    fig.tight_layout()
+    return charts.chart_widget(fig)
+
+
+def indicator_notes(catalog: Catalog) -> widgets.Widget:
+    """指标说明: every indicator's family, unit, direction and 统计项说明."""
+    rows = pd.DataFrame({
+        "类别": [catalog.families.get(i.family, i.family) for i in catalog.indicators],
+        "指标": [i.name for i in catalog.indicators],
+        "单位": [i.unit for i in catalog.indicators],
+        "方向": ["越高越好" if i.higher_is_better else "越低越好" for i in catalog.indicators],
+        "统计项说明": [i.description for i in catalog.indicators],
+    })
+    return table_widget(rows, css_class="perfkit-notes")
+
+
+def task_notes(catalog: Catalog) -> widgets.Widget:
+    """任务说明: each task rule, its time limit, what it counts and the indicators it backs."""
+    rules = catalog.tasks.rules if catalog.tasks else ()
+    backs: dict[str, list[str]] = {}
+    for ind in catalog.indicators:
+        targets = [r.id for r in rules] if ind.task == "all" else [ind.task] if ind.task else []
+        for rid in targets:
+            backs.setdefault(rid, []).append(ind.name)
+    rows = pd.DataFrame({
+        "任务": [r.name for r in rules],
+        "时限": [f"{r.days} 天" if r.days is not None else
+               (f"有效期 {r.validity_months} 个月" if r.validity_months else DASH) for r in rules],
+        "任务规则说明": [r.description for r in rules],
+        "对应指标": ["、".join(backs.get(r.id, [])) or DASH for r in rules],
+    })
+    return table_widget(rows, css_class="perfkit-notes")
+
+
+def task_table(df: pd.DataFrame, *, max_rows: int | None = None) -> widgets.Widget:
+    """A (masked) task list with Chinese headers, due date ascending."""
+    df = df.sort_values(["due_on", "client_id"])
+    out = df[list(TASK_COLUMNS)].rename(columns=TASK_COLUMNS)
+    for col in ("生成日期", "应完成日期", "完成日期"):
+        out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d").fillna(DASH)
+    return table_widget(out, max_rows=max_rows)
+
+
+def find_params(params: str | Path | None) -> Path:
+    """The parameters folder: ``params`` if given, else ``parameters/`` here or in a parent folder
+    (so a notebook opened from ``notebooks/`` finds the repository's parameters)."""
+    return Path(params) if params is not None else find_upwards("parameters")
+
+
+def _families(catalog: Catalog) -> list[tuple[str, str]]:
+    return [(key, label) for key, label in catalog.families.items()]
+
+
+def _check_month_rows(rows: pd.DataFrame, what: str) -> None:
+    if rows.empty:
+        raise RequestError(f"no data for {what}")
+
+
+# ── the reports ─────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass
+class _Report:
+    month: str
+    db: StoreLike | None = None
+    params: str | Path | None = None
+    catalog: Catalog = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.db is None:
+            self.db = default_db()
+        self.params = find_params(self.params)
+        charts.setup()
+        self.catalog = load_catalog(self.params)
+
+    def indicator_notes(self) -> widgets.Widget:
+        return indicator_notes(self.catalog)
+
+    def task_notes(self) -> widgets.Widget:
+        return task_notes(self.catalog)
+
+
+@dataclass
+class CompanyReport(_Report):
+    """总部绩效: the company value of every indicator; drill into branches."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.company = indicators(self.db, self.month, "company", params=self.params)
+        self.branches = indicators(self.db, self.month, "branch", params=self.params)
+        self.scores = scores(self.db, self.month, "branch", params=self.params)
+        self.stat = stat_tables(self.db, self.month, "company", params=self.params)
+
+    def title(self) -> str:
+        return f"总部绩效 · {self.month}"
+
+    def indicators(self) -> widgets.Widget:
+        """Per family: the company summary, then blue indicator names → branches ascending + chart."""
+        pages = {}
+        for fam, label in _families(self.catalog):
+            rows = self.company[self.company["family"] == fam]
+            options = []
+            for r in rows.itertuples():
+                br = self.branches[self.branches["indicator_id"] == r.indicator_id]
+                options.append((r.name, [
+                    text(f"{r.name}：各营业部本月值（升序），虚线为全公司值", tag="h4"),
+                    table_widget(ranking(br, r.unit, "营业部")),
+                    ranking_chart(br, r.unit, r.name, r.value, "全公司"),
+                ]))
+            pages[label] = [table_widget(indicator_summary(rows)),
+                            text("点击指标名称查看各营业部情况：", css_class="perfkit-note"),
+                            links(options)]
+        return tabs(pages)
+
+    def scorecards(self) -> widgets.Widget:
+        """Branch scorecards: composite, grade, stars and family scores, best first."""
+        s = self.scores.sort_values(["rank", "entity_id"])
+        fam_cols = {f"score_{k}": f"{v}得分" for k, v in self.catalog.families.items()
+                    if f"score_{k}" in s.columns}
+        out = pd.DataFrame({"排名": s["rank"].to_numpy(), "营业部": s["entity_name"].to_numpy(),
+                            "综合得分": s["composite"].round(1).to_numpy()})
+        for col, label in fam_cols.items():
+            out[label] = s[col].round(1).to_numpy()
+        out["等级"] = s["grade"].to_numpy()
+        out["星级"] = [stars(x) for x in s["stars"]]
+        out["较上月"] = [format_number(x, 1, sign=True) for x in s["change"]]
+        return table_widget(out)
+
+    def trends(self) -> widgets.Widget:
+        options = [(r.name, trend_chart(r.history, r.unit, r.name, r.target))
+                   for r in self.company.itertuples()]
+        return drilldown(options, kind="dropdown", description="指标")
+
+    def tables(self) -> widgets.Widget:
+        return tabs({name: table_widget(df) for name, df in self.stat.items()})
+
+
+@dataclass
+class BranchReport(_Report):
+    """部门绩效 + 员工管理: the branch beside the company; drill into the branch's employees."""
+
+    branch_id: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        p, m, db = self.params, self.month, self.db
+        self.branch = indicators(db, m, "branch", entity=self.branch_id, params=p)
+        _check_month_rows(self.branch, f"branch {self.branch_id} in {m}")
+        self.name = str(self.branch["entity_name"].iloc[0])
+        self.company = indicators(db, m, "company", params=p)
+        self.employees = indicators(db, m, "employee", branch=self.branch_id, params=p)
+        self.scores = scores(db, m, "employee", entity=self.branch_id, params=p)
+        self.breakdown = breakdown(db, m, "employee", entity=self.branch_id, params=p)
+        self.tasks = tasks(db, m, level="branch", entity=self.branch_id, params=p)
+        self.stat = stat_tables(db, m, "branch", entity=self.branch_id, params=p)
+
+    def title(self) -> str:
+        return f"部门绩效 · {self.name} · {self.month}"
+
+    def indicators(self) -> widgets.Widget:
+        """Per family: branch vs company; blue names → the branch's employees ascending + chart."""
+        pages = {}
+        for fam, label in _families(self.catalog):
+            rows = self.branch[self.branch["family"] == fam]
+            comp = self.company[self.company["family"] == fam]
+            options = []
+            for r in rows.itertuples():
+                emp = self.employees[self.employees["indicator_id"] == r.indicator_id]
+                options.append((r.name, [
+                    text(f"{r.name}：本营业部客户经理本月值（升序），虚线为本营业部值", tag="h4"),
+                    table_widget(ranking(emp, r.unit, "员工")),
+                    ranking_chart(emp, r.unit, r.name, r.value, "本营业部"),
+                ]))
+            summary = indicator_summary(rows, compare=comp, compare_label="全公司")
+            summary = summary.rename(columns={"本月": "本营业部"})
+            pages[label] = [table_widget(summary),
+                            text("点击指标名称查看本营业部员工情况：", css_class="perfkit-note"),
+                            links(options)]
+        return tabs(pages)
+
+    def scorecards(self) -> widgets.Widget:
+        return table_widget(employee_scorecards(self.scores, self.catalog))
+
+    def employee_pages(self) -> widgets.Widget:
+        """员工管理: pick an employee → his score, indicators with points, and his open tasks."""
+        options = []
+        ordered = self.scores.sort_values(["parent_id", "entity_id"])
+        for s in ordered.itertuples():
+            bd = self.breakdown[self.breakdown["entity_id"] == s.entity_id]
+            ind = self.employees[self.employees["entity_id"] == s.entity_id]
+            todo = self.tasks[(self.tasks["employee_id"] == s.entity_id)
+                              & (self.tasks["status"] == "未完成")]
+            options.append((f"{s.entity_name}（{s.entity_id}）", [
+                text(score_line(s), css_class="perfkit-score"),
+                table_widget(points_table(ind, bd)),
+                text(f"未完成任务 {len(todo)} 项", tag="h4"),
+                task_table(todo),
+            ]))
+        return drilldown(options, kind="dropdown", description="员工")
+
+    def tables(self) -> widgets.Widget:
+        return tabs({name: table_widget(df) for name, df in self.stat.items()})
+
+
+@dataclass
+class EmployeeReport(_Report):
+    """员工绩效: own indicators, targets, points, trend, grade and stars; the tasks behind each value."""
+
+    employee_id: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        p, m, db, e = self.params, self.month, self.db, self.employee_id
+        self.rows = indicators(db, m, "employee", entity=e, params=p)
+        _check_month_rows(self.rows, f"employee {e} in {m}")
+        self.name = str(self.rows["entity_name"].iloc[0])
+        self.score = scores(db, m, "employee", entity=e, params=p)
+        self.breakdown = breakdown(db, m, "employee", entity=e, params=p)
+        self.tasks = tasks(db, m, level="employee", entity=e, params=p)
+
+    def title(self) -> str:
+        return f"员工绩效 · {self.name} · {self.month}"
+
+    def summary(self) -> widgets.Widget:
+        if self.score.empty:
+            return text("本月无评分", css_class="perfkit-score")
+        return text(score_line(next(self.score.itertuples())), css_class="perfkit-score")
+
+    def indicators(self) -> widgets.Widget:
+        """Per family: own values with targets and points; blue names → trend and task list."""
+        pages = {}
+        for fam, label in _families(self.catalog):
+            rows = self.rows[self.rows["family"] == fam]
+            options = []
+            for r in rows.itertuples():
+                page: list[Any] = [trend_chart(r.history, r.unit, r.name, r.target)]
+                ind = self.catalog.indicator(r.indicator_id)
+                if ind.task:
+                    mine = self.tasks[self.tasks["indicator_ids"].str.split(",").map(
+                        lambda ids, i=r.indicator_id: i in ids)]
+                    if ind.task != "all":
+                        mine = mine[mine["due_in_month"] | (mine["status"] == "未完成")]
+                    page += [text(f"{r.name}对应任务 {len(mine)} 项", tag="h4"), task_table(mine)]
+                else:
+                    page.append(text("该指标无对应任务。", css_class="perfkit-note"))
+                options.append((r.name, page))
+            pages[label] = [table_widget(points_table(rows, self.breakdown)),
+                            text("点击指标名称查看趋势与任务列表：", css_class="perfkit-note"),
+                            links(options)]
+        return tabs(pages)
+
+    def movement(self) -> widgets.Widget:
+        """Why the score moved since last month: the change attributed to indicators."""
+        return why_moved(self.score, self.breakdown)
+
+
+# ── employee score pieces (used by branch and employee reports) ────────────────────────────────
+
+
+def score_line(s: Any) -> str:
+    change = "" if pd.isna(s.change) else f"，较上月 {format_number(s.change, 1, sign=True)}"
+    return (f"综合得分 {format_number(s.composite, 1)}（{s.grade}）{stars(s.stars)}"
+            f"　同岗位排名 {s.rank}/{s.n_peers}{change}")
+
+
+def points_table(rows: pd.DataFrame, bd: pd.DataFrame) -> pd.DataFrame:
+    """Indicator values with target, score and points (weight × score) of one employee."""
+    merged = rows.merge(bd[["entity_id", "indicator_id", "score", "weight", "points"]],
+                        on=["entity_id", "indicator_id"], how="left")
+    out = indicator_summary(merged)
+    out["得分"] = [format_number(x, 1) for x in merged["score"]]
+    out["权重"] = [format_number(x, 1, percent=True) for x in merged["weight"]]
+    out["得分点数"] = [format_number(x, 2) for x in merged["points"]]
+    return out
+
+
+def employee_scorecards(s: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
+    s = s.sort_values(["composite", "entity_id"], ascending=[False, True])
+    out = pd.DataFrame({"员工": s["entity_name"].to_numpy(), "岗位": s["peer_group"].to_numpy(),
+                        "KPI得分": s["kpi_score"].round(1).to_numpy(),
+                        "能力得分": s["ability_score"].round(1).to_numpy(),
+                        "行为扣分": s["deduction_points"].to_numpy(),
+                        "综合得分": s["composite"].round(1).to_numpy(),
+                        "等级": s["grade"].to_numpy(),
+                        "星级": [stars(x) for x in s["stars"]],
+                        "较上月": [format_number(x, 1, sign=True) for x in s["change"]]})
+    return out
+
+
+def why_moved(score: pd.DataFrame, bd: pd.DataFrame) -> widgets.Widget:
+    if score.empty:
+        return text("本月无评分", css_class="perfkit-note")
+    s = next(score.itertuples())
+    if pd.isna(s.change):
+        return text("上月无评分，无法比较。", css_class="perfkit-note")
+    moved = bd.dropna(subset=["attribution"])
+    moved = moved.reindex(moved["attribution"].abs().sort_values(ascending=False).index)
+    top = [f"{r.indicator_name} {format_number(r.attribution, 2, sign=True)} 分"
+           for r in moved.head(3).itertuples() if abs(r.attribution) >= 0.005]
+    line = (f"综合得分较上月 {format_number(s.change, 1, sign=True)} 分"
+            f"（{format_number(s.prev_composite, 1)} → {format_number(s.composite, 1)}）。")
+    if top:
+        line += "KPI 变化主要来自：" + "、".join(top) + "。"
+    out = pd.DataFrame({
+        "指标": moved["indicator_name"].to_numpy(),
+        "上月得分点数": [format_number(x, 2) for x in moved["prev_points"]],
+        "本月得分点数": [format_number(x, 2) for x in moved["points"]],
+        "变化": [format_number(x, 2, sign=True) for x in moved["attribution"]],
+    })
+    return widgets.VBox([text(line), table_widget(out)])

@@ -1,0 +1,261 @@
+"""Drill-downs that work in a static HTML file: every choice is pre-computed, switched in the browser.
+
+Python callbacks do not run in an exported report, so a drill-down is a selector widget whose
+``index`` is ``jslink``-ed to a :class:`ipywidgets.Stack`'s ``selected_index`` (the link lives in the
+widget state papermill saves), or a Tab / Accordion. Everything that came from data is escaped here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping, Sequence
+from html import escape
+from typing import Any
+
+import ipywidgets as widgets
+
+from perfkit.charts import DASH, MINUS, chart_widget, format_number
+from perfkit.errors import RenderError
+
+#: Selector widgets a drill-down may use, by ``kind``.
+SELECTORS: dict[str, Callable[..., widgets.Widget]] = {
+    "dropdown": widgets.Dropdown,
+    "toggle": widgets.ToggleButtons,
+    "select": widgets.Select,
+    "links": widgets.ToggleButtons,  # styled as a row of blue links (perfkit.css)
+}
+CONTAINERS = ("tabs", "accordion")
+
+Formatter = str | Callable[[Any], str]
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        import pandas as pd
+
+        return bool(pd.isna(value)) if not isinstance(value, (list, tuple, dict)) else False
+    except (TypeError, ValueError):
+        return False
+
+
+def format_cell(value: Any, fmt: Formatter | None = None) -> str:
+    """Text (not yet escaped) of one table cell.
+
+    Missing (None, NaN, NaT, pd.NA) → "—". ``fmt`` is a callable, or a spec: a Python format spec
+    for a number (",.2f", ".1%", ",d") with U+2212 for negatives, or "pct1"-style shorthand
+    ("pct" = 0 decimals, "pct2" = 2) for ratios stored as fractions. Without ``fmt``: integers with
+    thousands separators, floats with 2 decimals, dates as YYYY-MM-DD, anything else ``str()``.
+    """
+    if callable(fmt):
+        return fmt(value)
+    if _is_missing(value):
+        return DASH
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if _is_number(value):
+        if isinstance(fmt, str) and fmt.startswith("pct"):
+            return format_number(value, int(fmt[3:] or 0), percent=True)
+        if fmt:
+            return _format_spec(value, fmt)
+        return format_number(value, 0 if _is_integer(value) else 2)
+    if isinstance(value, dt.datetime):
+        if (value.hour, value.minute, value.second) == (0, 0, 0):
+            return value.strftime("%Y-%m-%d")
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _format_spec(value: Any, spec: str) -> str:
+    """Format a number with a Python format spec, writing U+2212 for negatives (never "−0")."""
+    number = float(value)
+    if math.isinf(number):
+        return DASH
+    integral = spec.endswith("d")
+    text = format(int(round(abs(number))) if integral else abs(number), spec)
+    zero = format(0 if integral else 0.0, spec)
+    return MINUS + text if number < 0 and text != zero else text
+
+
+def _is_number(value: Any) -> bool:
+    import numpy as np
+
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _is_integer(value: Any) -> bool:
+    import numpy as np
+
+    return isinstance(value, (int, np.integer))
+
+
+def table_html(
+    df: Any,
+    *,
+    formats: Mapping[str, Formatter] | None = None,
+    index: bool = False,
+    caption: str | None = None,
+    max_rows: int | None = None,
+    css_class: str = "",
+) -> str:
+    """Render a DataFrame as an escaped HTML ``<table class="perfkit-table">`` (rows in given order).
+
+    Every header and cell text is HTML-escaped; numeric columns are right-aligned (class ``num``).
+    ``formats`` maps column names to a :func:`format_cell` spec. ``max_rows`` truncates with a note
+    saying how many rows were left out. An empty frame gives a table with a "无数据" row.
+    """
+    formats = dict(formats or {})
+    frame = df.reset_index() if index else df
+    columns = [str(c) for c in frame.columns]
+    numeric = [
+        bool(getattr(frame[c], "dtype", None) is not None and frame[c].dtype.kind in "iufc")
+        for c in frame.columns
+    ]
+    classes = " ".join(["perfkit-table", *css_class.split()])
+    parts = [f'<table class="{escape(classes)}">']
+    if caption:
+        parts.append(f"<caption>{escape(caption)}</caption>")
+    head = "".join(
+        f'<th class="{"num" if n else "txt"}">{escape(c)}</th>'
+        for c, n in zip(columns, numeric, strict=True)
+    )
+    parts.append(f"<thead><tr>{head}</tr></thead><tbody>")
+    rows = frame.itertuples(index=False, name=None)
+    shown = len(frame) if max_rows is None else min(max_rows, len(frame))
+    for i, row in enumerate(rows):
+        if i >= shown:
+            break
+        cells = "".join(
+            f'<td class="{"num" if n else "txt"}">'
+            f"{escape(format_cell(v, formats.get(c, formats.get(str(c)))))}</td>"
+            for c, v, n in zip(frame.columns, row, numeric, strict=True)
+        )
+        parts.append(f"<tr>{cells}</tr>")
+    if len(frame) == 0:
+        parts.append(f'<tr><td class="empty" colspan="{max(len(columns), 1)}">无数据</td></tr>')
+    parts.append("</tbody></table>")
+    if shown < len(frame):
+        parts.append(f'<div class="perfkit-note">另有 {len(frame) - shown:,} 行未显示</div>')
+    return "".join(parts)
+
+
+def table(df: Any, **kwargs: Any) -> widgets.HTML:
+    """:func:`table_html` as an ``ipywidgets.HTML`` (usable inside drill-downs)."""
+    return widgets.HTML(value=table_html(df, **kwargs))
+
+
+def text(value: str, *, tag: str = "p", css_class: str = "") -> widgets.HTML:
+    """An ``ipywidgets.HTML`` showing ``value`` as plain (escaped) text in ``<tag>``."""
+    if tag not in ("p", "h2", "h3", "h4", "div", "span"):
+        raise RenderError(f"text tag must be one of p, h2, h3, h4, div, span, not {tag!r}")
+    cls = f' class="{escape(css_class)}"' if css_class else ""
+    return widgets.HTML(value=f"<{tag}{cls}>{escape(value)}</{tag}>")
+
+
+def as_widget(obj: Any) -> widgets.Widget:
+    """Turn one drill-down page into a widget.
+
+    A widget passes through; a DataFrame becomes :func:`table`; a matplotlib Figure becomes
+    :func:`perfkit.charts.chart_widget`; a string is shown as escaped text; a list/tuple of these
+    is stacked vertically. Anything else is a :class:`RenderError` naming its type.
+    """
+    if isinstance(obj, widgets.Widget):
+        return obj
+    if isinstance(obj, str):
+        return text(obj)
+    if isinstance(obj, (list, tuple)):
+        return widgets.VBox([as_widget(o) for o in obj])
+    if hasattr(obj, "itertuples") and hasattr(obj, "columns"):
+        return table(obj)
+    if hasattr(obj, "savefig"):
+        return chart_widget(obj)
+    raise RenderError(
+        f"cannot show a {type(obj).__name__} in a drill-down; "
+        "pass a widget, DataFrame, matplotlib Figure, str or a list of them"
+    )
+
+
+def drilldown(
+    options: Mapping[str, Any] | Sequence[tuple[str, Any]],
+    *,
+    kind: str = "dropdown",
+    description: str = "",
+    index: int = 0,
+) -> widgets.Widget:
+    """A selector and the page it selects, switched in the browser (no kernel needed).
+
+    ``options`` maps each label (shown as text, never as markup; duplicates allowed when passed as
+    pairs) to its page (see :func:`as_widget`). ``kind``: "dropdown", "toggle", "select" or
+    "links" (toggle buttons drawn as blue links, e.g. indicator names) build that selector with its
+    ``index`` jslinked to a ``Stack``'s ``selected_index``; "tabs" and "accordion" build a Tab /
+    Accordion titled by the labels. Returns a ``VBox`` (selector, stack)
+    or the Tab / Accordion. Empty ``options`` gives a "无数据" text; a bad ``kind`` or ``index`` is a
+    :class:`RenderError` naming the allowed values.
+    """
+    items = list(options.items()) if isinstance(options, Mapping) else list(options)
+    if kind not in SELECTORS and kind not in CONTAINERS:
+        allowed = ", ".join([*SELECTORS, *CONTAINERS])
+        raise RenderError(f"drilldown kind must be one of {allowed}, not {kind!r}")
+    if not items:
+        return text("无数据", css_class="perfkit-note")
+    if not 0 <= index < len(items):
+        raise RenderError(f"drilldown index {index} is outside 0..{len(items) - 1}")
+    labels = [str(label) for label, _ in items]
+    pages = [as_widget(page) for _, page in items]
+    if kind == "tabs":
+        return tabs(dict(zip(range(len(pages)), pages, strict=True)), titles=labels, index=index)
+    if kind == "accordion":
+        return accordion(pages, titles=labels, index=index)
+    style: dict[str, str] = {"description_width": "initial"}
+    if kind in ("toggle", "links"):
+        style["button_width"] = "auto"  # long Chinese labels are never cut
+    selector = SELECTORS[kind](
+        options=[(label, i) for i, label in enumerate(labels)],
+        index=index,
+        description=description,
+        style=style,
+    )
+    selector.add_class("perfkit-selector")
+    if kind == "links":
+        selector.add_class("perfkit-links")
+    stack = widgets.Stack(pages, selected_index=index)
+    widgets.jslink((selector, "index"), (stack, "selected_index"))
+    box = widgets.VBox([selector, stack])
+    box.add_class("perfkit-drilldown")
+    return box
+
+
+def tabs(
+    pages: Mapping[Any, Any], *, titles: Sequence[str] | None = None, index: int = 0
+) -> widgets.Tab:
+    """A ``Tab`` of ``pages`` (label → page, see :func:`as_widget`); ``titles`` overrides labels."""
+    children = [as_widget(p) for p in pages.values()]
+    names = list(titles) if titles is not None else [str(k) for k in pages]
+    tab = widgets.Tab(children=children, titles=names)
+    if children:
+        tab.selected_index = index
+    tab.add_class("perfkit-tabs")
+    return tab
+
+
+def accordion(
+    pages: Mapping[str, Any] | Sequence[Any],
+    *,
+    titles: Sequence[str] | None = None,
+    index: int | None = None,
+) -> widgets.Accordion:
+    """An ``Accordion`` of ``pages``; ``index`` is the open section (``None``: all closed)."""
+    if isinstance(pages, Mapping):
+        names = list(titles) if titles is not None else [str(k) for k in pages]
+        children = [as_widget(p) for p in pages.values()]
+    else:
+        children = [as_widget(p) for p in pages]
+        names = list(titles or [str(i + 1) for i in range(len(children))])
+    acc = widgets.Accordion(children=children, titles=names)
+    acc.selected_index = index
+    acc.add_class("perfkit-accordion")
+    return acc

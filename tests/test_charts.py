@@ -1,0 +1,116 @@
+"""perfkit.charts: CJK font set-up after seaborn, real minus signs, charts as offline SVG widgets."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+from browser_support import require  # noqa: E402
+
+from perfkit import charts  # noqa: E402
+from perfkit.errors import RenderError  # noqa: E402
+
+
+def _font_or_skip() -> Path:
+    try:
+        return charts.find_cjk_font()
+    except RenderError as exc:
+        require(False, str(exc))
+        raise
+
+
+@pytest.mark.parametrize(
+    ("value", "kwargs", "expected"),
+    [
+        (-1234567.891, {"decimals": 2}, "\u22121,234,567.89"),
+        (1234567, {}, "1,234,567"),
+        (-0.0004, {"decimals": 2}, "0.00"),
+        (0.125, {"decimals": 1, "percent": True}, "12.5%"),
+        (-0.125, {"decimals": 0, "percent": True}, "\u221212%"),
+        (3.5, {"decimals": 1, "sign": True}, "+3.5"),
+        (0, {"sign": True}, "0"),
+        (float("nan"), {}, "—"),
+        (None, {}, "—"),
+        ("", {}, "—"),
+        ("文本", {}, "文本"),
+        (float("-inf"), {}, "—"),
+    ],
+)
+def test_format_number(value, kwargs, expected) -> None:
+    assert charts.format_number(value, **kwargs) == expected
+
+
+def test_find_cjk_font_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    font = tmp_path / "x.ttf"
+    font.write_bytes(b"")
+    monkeypatch.setenv(charts.FONT_ENV, str(font))
+    assert charts.find_cjk_font() == font
+    monkeypatch.setenv(charts.FONT_ENV, str(tmp_path / "missing.ttf"))
+    with pytest.raises(RenderError, match="PERFKIT_CJK_FONT points to a missing font file"):
+        charts.find_cjk_font()
+
+
+def test_find_cjk_font_none_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(charts.FONT_ENV, raising=False)
+    monkeypatch.setattr(charts, "FONT_CANDIDATES", (str(tmp_path / "nope.ttc"), "py:no_such_mod:x"))
+    with pytest.raises(
+        RenderError, match="no CJK font found.*fonts-wqy-microhei.*PERFKIT_CJK_FONT"
+    ):
+        charts.find_cjk_font()
+
+
+def test_setup_sets_cjk_font_after_seaborn_theme() -> None:
+    path = _font_or_skip()
+    family = charts.setup()
+    rc = matplotlib.rcParams
+    assert rc["font.sans-serif"][0] == family
+    assert rc["axes.unicode_minus"] is False
+    assert rc["svg.fonttype"] == "none"
+    from matplotlib import font_manager
+
+    found = font_manager.findfont(
+        font_manager.FontProperties(family=family), fallback_to_default=False
+    )
+    assert Path(found).resolve() == path.resolve()
+
+
+def test_chart_svg_keeps_chinese_text_and_real_minus() -> None:
+    _font_or_skip()
+    family = charts.setup()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.bar(["营业部甲", "营业部乙"], [-2.5, 1.5])
+    ax.set_title("资产净流入")
+    charts.format_axis(ax, "y", 1)
+    widget = charts.chart_widget(fig, caption="<说明>")
+    svg = widget.value
+    assert not plt.fignum_exists(fig.number)
+    assert svg.startswith('<div class="perfkit-chart"><svg class="perfkit-svg"')
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert "资产净流入" in texts and "营业部甲" in texts
+    assert "\u22122.0" in texts and not any(t.startswith("-") for t in texts)
+    assert f"font-family: '{family}'" in svg
+    assert re.search(r"https?://|<!DOCTYPE|<\?xml|<style", svg) is None
+    assert '<div class="perfkit-caption">&lt;说明&gt;</div>' in svg
+    fig2, ax2 = plt.subplots()
+    ax2.plot([1, 2], [3, 4])
+    assert charts.chart_html(fig2, fmt="png").count('src="data:image/png;base64,') == 1
+    with pytest.raises(RenderError, match="chart format must be 'svg' or 'png', not 'gif'"):
+        charts.chart_html(fig2, fmt="gif")
+
+
+def test_chart_svg_is_deterministic() -> None:
+    _font_or_skip()
+    charts.setup()
+
+    def draw() -> str:
+        fig, ax = plt.subplots()
+        ax.plot([1, 2, 3], [3, -1, 2])
+        return charts.chart_html(fig)
+
+    assert draw() == draw()
