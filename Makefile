@@ -36,14 +36,15 @@ $(ASSETS): package.json package-lock.json
 assets: $(ASSETS)
 
 # The demo store is rebuilt when the generator or the schema changes.
-$(DB): $(STAMP) perfkit/demo.py perfkit/schema.py
+$(DB): $(STAMP) perfkit/demo.py $(wildcard perfkit/_demo*.py) perfkit/schema.py
 	$(BIN)/perfkit demo --db $(DB)
 
 demo: $(DB)
 
 report: $(DB) $(ASSETS)
 	$(BIN)/perfkit info --db $(DB)
-	$(BIN)/perfkit indicators --db $(DB) --month $(MONTH) --level company
+	$(BIN)/perfkit run --db $(DB) --month $(MONTH)
+	@echo "index: $(abspath output/$(MONTH)/index.html)"
 
 # Chromium and a small CJK font for the browser tests (test machine only); installed when missing.
 system-deps:
@@ -63,6 +64,7 @@ lab: $(DB) $(ASSETS)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_demo.py
 	$(BIN)/python bench/bench_indicators.py
+	$(BIN)/python bench/bench_batch.py --max-jobs 24
 
 clean:
 	rm -rf $(VENV) node_modules data output/20*

@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     total_rows = sum(counts.values())
     print(f"perfkit demo --clients {args.clients:,} --months {args.months} "
           f"(branches {args.branches}, employees {args.employees}, {os.cpu_count()} CPUs)")
-    print("build = numpy/Arrow seconds in the main thread; write = DuckDB load seconds in the writer")
-    print("thread; the two overlap, so the total is less than their sum.")
+    print("build = numpy/Arrow seconds in the main thread; write = DuckDB load seconds in a writer")
+    print("thread; building and writing overlap, so the total is less than their sum.")
     print(f"{'table':<18}{'rows':>14}{'build s':>10}{'write s':>10}{'rows/s':>14}")
     for name, rows, build, write in timings.rows:
         rate = f"{rows / write:,.0f}" if rows and write > 0 else ""

@@ -100,7 +100,12 @@ class Catalog(_Frozen):
 
 
 class TaskRule(_Frozen):
-    """One task rule (任务规则); ``sql`` lists candidate tasks (see parameters/tasks.yaml)."""
+    """One task rule (任务规则); ``sql`` lists candidate tasks (see parameters/tasks.yaml).
+
+    ``scope``: ``all`` (owner: the client's manager in the month, else the current one),
+    ``active`` (only clients with a snapshot in the month) or ``monthly`` (the query itself returns
+    one row per report month with ``month`` and ``employee_id``; perfkit only applies the status).
+    """
 
     id: str = Field(pattern=ID_PATTERN)
     name: str = Field(min_length=1)
@@ -110,7 +115,7 @@ class TaskRule(_Frozen):
     validity_months: int | None = Field(default=None, ge=1)
     backlog: bool = False
     carry_over: bool = True
-    scope: Literal["all", "active"] = "all"
+    scope: Literal["all", "active", "monthly"] = "all"
     params: dict[str, Any] = Field(default_factory=dict)
     sql: str = Field(min_length=1)
 

@@ -14,7 +14,7 @@ import logging
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -226,3 +226,84 @@ def chart_widget(
     import ipywidgets as widgets
 
     return widgets.HTML(value=chart_html(fig, fmt=fmt, caption=caption, close=close))
+
+
+def trend_svg(
+    history: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    decimals: int = 0,
+    suffix: str = "",
+    target: float | None = None,
+    width: int = 640,
+    height: int = 210,
+) -> str:
+    """A monthly trend line as inline SVG markup, drawn directly (no matplotlib: ~100× faster).
+
+    ``history`` is [(``'YYYY-MM'``, value)] in month order; missing values break the line. The
+    target, when given, is a dashed line. Text is SVG text in the page's font, escaped; numbers use
+    :func:`format_number` (U+2212 minus). An all-missing history gives a "无数据" note.
+    """
+    left, right, top, bottom = 64, 16, 30, 34
+    plot_w, plot_h = width - left - right, height - top - bottom
+    months = [str(m) for m, _ in history]
+    values = [None if v is None or not math.isfinite(float(v)) else float(v) for _, v in history]
+    known = [v for v in values if v is not None]
+    has_target = target is not None and math.isfinite(float(target))
+    parts = [f'<svg class="perfkit-trend" width="{width}" '
+             f'height="{height}" viewBox="0 0 {width} {height}" role="img">',
+             f'<text x="{width / 2:.0f}" y="18" text-anchor="middle" font-size="13" '
+             f'fill="#1d2733">{escape(title)}</text>']
+    if not known:
+        parts.append(f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" '
+                     f'font-size="12" fill="#7a8796">无数据</text></svg>')
+        return "".join(parts)
+    lo, hi = min(known + ([float(target)] if has_target else [])), max(
+        known + ([float(target)] if has_target else []))
+    if hi == lo:
+        lo, hi = lo - (abs(lo) or 1) * 0.1, hi + (abs(hi) or 1) * 0.1
+    pad = (hi - lo) * 0.08
+    lo, hi = lo - pad, hi + pad
+
+    def y(v: float) -> float:
+        return top + plot_h * (1 - (v - lo) / (hi - lo))
+
+    n = len(months)
+    step = plot_w / max(n - 1, 1)
+
+    def x(i: int) -> float:
+        return left + (i * step if n > 1 else plot_w / 2)
+
+    for k in range(5):  # horizontal grid with labels
+        v = lo + (hi - lo) * k / 4
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
+                     f'stroke="#e3e7ec" stroke-width="1"/>'
+                     f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="10" '
+                     f'fill="#4a5868">{escape(format_number(v, decimals))}</text>')
+    for i, m in enumerate(months):
+        parts.append(f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
+                     f'font-size="10" fill="#4a5868">{escape(m[2:] if n > 8 else m)}</text>')
+    if has_target:
+        ty = y(float(target))
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" '
+                     f'stroke="#d1495b" stroke-width="1.2" stroke-dasharray="5 4"/>'
+                     f'<text x="{width - right}" y="{ty - 4:.1f}" text-anchor="end" font-size="10" '
+                     f'fill="#d1495b">目标 {escape(format_number(target, decimals) + suffix)}</text>')
+    segment: list[str] = []
+    lines: list[str] = []
+    for i, v in enumerate(values + [None]):
+        if v is None:
+            if len(segment) > 1:
+                lines.append(" ".join(segment))
+            segment = []
+        else:
+            segment.append(f"{x(i):.1f},{y(v):.1f}")
+    for pts in lines:
+        parts.append(f'<polyline fill="none" stroke="#1f5fbf" stroke-width="1.8" points="{pts}"/>')
+    for i, v in enumerate(values):
+        if v is not None:
+            label = escape(f"{months[i]}：{format_number(v, decimals)}{suffix}")
+            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.2" fill="#1f5fbf">'
+                         f"<title>{label}</title></circle>")
+    parts.append("</svg>")
+    return "".join(parts)

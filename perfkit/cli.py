@@ -181,6 +181,15 @@ def cmd_scores(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_render(args: argparse.Namespace) -> int:
+    from perfkit.render import render
+
+    out = render(args.month, args.role, args.out, entity=args.entity, db=args.db,
+                 params=args.params, notebooks_dir=args.notebooks, assets=args.assets)
+    print(out)
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from perfkit.check import check
 
@@ -278,6 +287,28 @@ def build_parser() -> argparse.ArgumentParser:
                        levels=("employee", "branch"))
     q.add_argument("--breakdown", action="store_true",
                    help="points per indicator (why the score is what it is)")
+
+    p = sub.add_parser(
+        "render", help="render one report (execute the role notebook, export one HTML file)",
+        description="Render one report end to end: papermill executes notebooks/<role>.ipynb with "
+        "the month and entity, perfkit.html exports one offline HTML file.")
+    _add_db(p)
+    p.add_argument("--month", type=_month, required=True, help="month YYYY-MM")
+    p.add_argument("--role", choices=("company", "branch", "employee"), required=True,
+                   help="which view: company (总部), branch (营业部) or employee (员工)")
+    p.add_argument("--entity", help="branch id (role branch) or employee id (role employee)")
+    p.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    p.add_argument("--params", type=Path, default=None,
+                   help="parameters folder (default: parameters/ here or in a parent folder)")
+    p.add_argument("--notebooks", type=Path, default=Path("notebooks"),
+                   help="folder of the role notebooks (default notebooks/)")
+    p.add_argument("--assets", choices=("inline", "shared"), default="inline",
+                   help="inline: one self-contained file; shared: widget bundle in assets/ beside it")
+    p.set_defaults(func=cmd_render)
+
+    from perfkit.batch import add_cli
+
+    add_cli(sub)
 
     p = sub.add_parser("check", help="validate every parameters file",
                        description="Validate every parameters file; each problem names file, entry "

@@ -29,9 +29,9 @@ between 09:00 and 17:30. 资产流出 leaves a balance below 1,000 元 in the mo
 Layout: ``_demo_data`` (names, cities, codes), ``_demo_base`` (calendar, Arrow helpers),
 ``_demo_staff`` (branches, employees, behaviour, reviews, incidents, market), ``_demo_clients``
 (leads, accounts, the monthly simulation, risk assessments, contacts, surveys); this module only
-orders the tables and writes them. Tables are built in the calling thread while one writer thread
-loads the previous table into DuckDB; each is inserted without its key and the primary key is added
-afterwards, several times faster than maintaining the index row by row.
+orders the tables and writes them. Tables are built in the calling thread while two writer threads
+(client_months alone on one) load finished tables into DuckDB; each is inserted without its key and
+the primary key is added afterwards, several times faster than maintaining the index row by row.
 """
 
 from __future__ import annotations
@@ -179,32 +179,39 @@ def generate(
     t_all = time.perf_counter()
     counts: dict[str, int] = {}
     con = create_store(tmp, overwrite=True)
-    # Tables are built (numpy, Arrow) in this thread while one writer thread loads the previous
-    # table into DuckDB, which releases the GIL: the two overlap on a multi-core machine.
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="perfkit-demo-writer")
+    # Tables are built (numpy, Arrow) in this thread while two writer threads, each with its own
+    # cursor, load finished tables into DuckDB (which releases the GIL): client_months, the
+    # largest, has a writer of its own. Different tables never conflict.
+    writers = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"perfkit-demo-writer{i}")
+               for i in range(2)]
+    cursors = [con.cursor() for _ in writers]
     pending: list[Future] = []
 
-    def write(name: str, data: pa.Table, built: float) -> None:
+    def write(name: str, data: pa.Table, built: float, cur: duckdb.DuckDBPyConnection) -> None:
         t0 = time.perf_counter()
-        counts[name] = _load(con, TABLE_BY_NAME[name], data)
+        counts[name] = _load(cur, TABLE_BY_NAME[name], data)
         took = time.perf_counter() - t0
         log.info("demo %s: %d rows (built %.1fs, written %.1fs)", name, counts[name], built, took,
                  extra={"demo_table": name, "demo_rows": counts[name], "demo_build": built,
                         "demo_write": took})
 
     try:
-        con.execute("SET preserve_insertion_order = false")
-        con.execute("SET enable_progress_bar = false")
+        for cur in (con, *cursors):
+            cur.execute("SET preserve_insertion_order = false")
+            cur.execute("SET enable_progress_bar = false")
         t0 = time.perf_counter()
         for name, data in _tables(cal, branches, employees, clients, seed):
-            pending.append(writer.submit(write, name, data, time.perf_counter() - t0))
+            i = 0 if name == "client_months" else 1
+            pending.append(writers[i].submit(write, name, data, time.perf_counter() - t0, cursors[i]))
             for f in pending:  # fail fast when a write went wrong
                 if f.done():
                     f.result()
             t0 = time.perf_counter()
         for f in pending:
             f.result()
-        writer.shutdown(wait=True)
+        for w, cur in zip(writers, cursors, strict=True):
+            w.shutdown(wait=True)
+            cur.close()
         t0 = time.perf_counter()
         con.execute("CHECKPOINT")
         con.close()
@@ -212,7 +219,9 @@ def generate(
                  extra={"demo_table": "(checkpoint)", "demo_rows": 0, "demo_build": 0.0,
                         "demo_write": time.perf_counter() - t0})
     except BaseException:
-        writer.shutdown(wait=True, cancel_futures=True)
+        for w, cur in zip(writers, cursors, strict=True):
+            w.shutdown(wait=True, cancel_futures=True)
+            cur.close()
         con.close()
         tmp.unlink(missing_ok=True)
         Path(str(tmp) + ".wal").unlink(missing_ok=True)

@@ -214,11 +214,19 @@ def indicators(
     cur["rank"] = grp.rank(method="min", na_option="bottom")
     cur["n_in_parent"] = grp.transform("size").astype(int)
 
-    hist = values[values["month"].isin(wanted)].sort_values("month")
+    # filters after ranking (ranks are within the whole parent), before building histories
+    if entity is not None:
+        cur = cur[cur["entity_id"] == entity]
+    if branch is not None:
+        key = "parent_id" if level == "employee" else "entity_id"
+        cur = cur[cur[key] == branch]
+
+    hist = values[values["month"].isin(wanted) & values["entity_id"].isin(set(cur["entity_id"]))]
+    hist = hist.sort_values(["entity_id", "indicator_id", "month"])
     hist_lists = (
-        hist.groupby(["entity_id", "indicator_id"])[["month", "value"]]
-        .apply(lambda g: list(zip(g["month"], g["value"], strict=True)))
-        .rename("history")
+        hist.assign(history=list(zip(hist["month"], hist["value"], strict=True)))
+        .groupby(["entity_id", "indicator_id"], sort=False)["history"]
+        .agg(list)
         .reset_index()
     )
     cur = cur.merge(hist_lists, on=["entity_id", "indicator_id"], how="left")
@@ -240,12 +248,6 @@ def indicators(
     )
     cur = cur.merge(meta, on="indicator_id", how="left")
     cur["entity_name"] = cur["entity_id"].map(_names(level, people, branches))
-
-    if entity is not None:
-        cur = cur[cur["entity_id"] == entity]
-    if branch is not None:
-        key = "parent_id" if level == "employee" else "entity_id"
-        cur = cur[cur[key] == branch]
     cur = cur.sort_values(["parent_id", "entity_id", "_order"], na_position="first")
     cols = [
         "level", "entity_id", "entity_name", "parent_id", "indicator_id", "name", "name_en",

@@ -742,10 +742,12 @@ def _peer_groups(con, level: str, month: str, sc: Scorecard) -> pd.DataFrame:
     return df[["entity_id", "peer_group"]]
 
 
-def _score_month(con, month: str, level: str, sc: Scorecard, params) -> _Month:
+def _score_month(con, month: str, level: str, sc: Scorecard, params, source=None) -> _Month:
+    """Scored indicators of one month. ``source`` (the store path, when the caller got one) lets
+    :func:`indicators` use its measure cache; ``con`` serves everything else."""
     from perfkit.indicators import indicators
 
-    ind = indicators(con, month, level, params=params, history=1)
+    ind = indicators(source if source is not None else con, month, level, params=params, history=1)
     catalog = _catalog_info(params) or {}
     scored = [i.id for _, i in sc.indicator_specs()]
     ind = ind[ind["indicator_id"].isin(scored)]
@@ -802,10 +804,11 @@ def breakdown(
     from perfkit.store import connect
 
     sc = load_scorecard(params)
+    source = _cacheable(store)
     with connect(store) as con:
-        cur = _score_month(con, month, level, sc, params)
+        cur = _score_month(con, month, level, sc, params, source)
         prev_m = _prev_month(con, month)
-        prev = _score_month(con, prev_m, level, sc, params) if prev_m else None
+        prev = _score_month(con, prev_m, level, sc, params, source) if prev_m else None
     bd = cur.bd.merge(cur.meta[["entity_id", "entity_name", "parent_id"]], on="entity_id", how="left")
     if prev is not None:
         pp = prev.bd[["entity_id", "indicator_id", "points"]].rename(columns={"points": "prev_points"})
@@ -819,8 +822,16 @@ def breakdown(
     return _filter_entity(bd[cols], entity, cur.meta)
 
 
-def _entity_scores(con, month: str, level: str, sc: Scorecard, params) -> pd.DataFrame:
-    m = _score_month(con, month, level, sc, params)
+def _cacheable(store):
+    """The store path to hand to :func:`indicators` (which caches measures per path), or None for
+    an open connection."""
+    import duckdb
+
+    return None if isinstance(store, duckdb.DuckDBPyConnection) else store
+
+
+def _entity_scores(con, month: str, level: str, sc: Scorecard, params, source=None) -> pd.DataFrame:
+    m = _score_month(con, month, level, sc, params, source)
     df = m.meta.set_index("entity_id")
     df["kpi_score"] = kpi_from_points(m.bd)
     fam = family_scores(m.bd)
@@ -863,10 +874,11 @@ def scores(
     from perfkit.store import connect
 
     sc = load_scorecard(params)
+    source = _cacheable(store)
     with connect(store) as con:
-        df = _entity_scores(con, month, level, sc, params)
+        df = _entity_scores(con, month, level, sc, params, source)
         prev_m = _prev_month(con, month)
-        prev = _entity_scores(con, prev_m, level, sc, params) if prev_m else None
+        prev = _entity_scores(con, prev_m, level, sc, params, source) if prev_m else None
     df["grade"] = grade_of(df["composite"], sc.bands)
     df["grade_code"] = df["grade"].map({b.label: b.code for b in sc.bands})
     df["stars"] = assign_stars(df["composite"], df["peer_group"], sc.stars.shares)

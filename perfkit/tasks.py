@@ -91,6 +91,20 @@ def _candidates_sql(rule, rules_path: str, start: str | None) -> str:
     if rule.carry_over:
         listed += " OR t.done_on IS NULL OR t.done_on >= m.month_start"
     window = f" AND t.created_on >= DATE '{start}'" if (start and not rule.backlog) else ""
+    if rule.scope == "monthly":
+        return f"""
+SELECT m.month, m.month_start, m.month_end, '{rule.id}' AS rule_id,
+       t.client_id, t.employee_id, t.created_on, t.due_on, t.done_on
+FROM (SELECT month, employee_id, client_id,
+             CAST(created_on AS DATE) AS created_on,
+             CAST(due_on AS DATE) AS due_on,
+             CAST(done_on AS DATE) AS done_on
+      FROM (
+{cand}
+      ) AS raw) AS t
+JOIN report_months AS m
+  ON m.month = t.month AND t.created_on <= m.month_end AND ({listed}){window}
+"""
     return f"""
 SELECT m.month, m.month_start, m.month_end,
        '{rule.id}' AS rule_id, {str(rule.scope == "active").upper()} AS active_only,
@@ -110,7 +124,8 @@ JOIN report_months AS m
 def task_list_sql(rules: TaskRules, start: str | None, rule_ids: list[str] | None = None) -> str:
     """Every rule's listed tasks with owner, status and due_in_month (reads ``report_months``).
 
-    The candidates of all rules are listed first and joined to clients and client_months once.
+    The candidates of all rules are listed first and joined to clients and client_months once
+    (rules with scope ``monthly`` bring their own month and owner).
     """
     chosen = [r for r in rules.rules if rule_ids is None or r.id in rule_ids]
     if not chosen:
@@ -119,24 +134,32 @@ def task_list_sql(rules: TaskRules, start: str | None, rule_ids: list[str] | Non
             "NULL::VARCHAR AS employee_id, NULL::DATE AS created_on, NULL::DATE AS due_on, "
             "NULL::DATE AS done_on, NULL::VARCHAR AS status, NULL::BOOLEAN AS due_in_month WHERE false"
         )
-    union = "\nUNION ALL\n".join(_candidates_sql(r, rules.path, start) for r in chosen)
-    return f"""
-WITH listed AS ({union})
-SELECT l.month,
-       l.rule_id,
-       l.client_id,
-       coalesce(cm.employee_id, c.employee_id) AS employee_id,
-       l.created_on, l.due_on, l.done_on,
+    status = """
        CASE WHEN l.done_on <= l.month_end AND l.done_on <= l.due_on THEN '已完成'
             WHEN l.done_on <= l.month_end THEN '逾期完成'
             WHEN l.due_on <= l.month_end THEN '未完成'
             ELSE '进行中' END AS status,
-       l.due_on BETWEEN l.month_start AND l.month_end AS due_in_month
-FROM listed AS l
+       l.due_on BETWEEN l.month_start AND l.month_end AS due_in_month"""
+    parts = []
+    joined = [r for r in chosen if r.scope != "monthly"]
+    owned = [r for r in chosen if r.scope == "monthly"]
+    if joined:
+        union = "\nUNION ALL\n".join(_candidates_sql(r, rules.path, start) for r in joined)
+        parts.append(f"""
+SELECT l.month, l.rule_id, l.client_id,
+       coalesce(cm.employee_id, c.employee_id) AS employee_id,
+       l.created_on, l.due_on, l.done_on,{status}
+FROM ({union}) AS l
 JOIN clients AS c ON c.client_id = l.client_id
 LEFT JOIN client_months AS cm ON cm.client_id = l.client_id AND cm.month = l.month
 WHERE NOT l.active_only OR cm.client_id IS NOT NULL
-"""
+""")
+    for r in owned:
+        parts.append(f"""
+SELECT l.month, l.rule_id, l.client_id, l.employee_id, l.created_on, l.due_on, l.done_on,{status}
+FROM ({_candidates_sql(r, rules.path, start)}) AS l
+""")
+    return "\nUNION ALL\n".join(parts)
 
 
 def create_task_list(

@@ -27,7 +27,7 @@ from perfkit.indicators import indicators
 from perfkit.scorecard import breakdown, scores
 from perfkit.store import StoreLike, default_db, find_upwards
 from perfkit.tables import stat_tables
-from perfkit.tasks import tasks
+from perfkit.tasks import OPEN_STATUSES, tasks
 from perfkit.widgets import drilldown, tabs, text
 from perfkit.widgets import table as table_widget
 
@@ -116,7 +116,7 @@ def ranking(rows: pd.DataFrame, unit: str, entity_label: str) -> pd.DataFrame:
     """Entities of one indicator in ascending order of value (missing last), as shown in drill-downs."""
     rows = rows.sort_values(["rank", "entity_id"], na_position="last")
     return pd.DataFrame({
-        "排名": rows["rank"].to_numpy(),
+        "排名": [format_number(x, 0) for x in rows["rank"]],  # "1", not "1.00" (NaN ranks → —)
         entity_label: rows["entity_name"].to_numpy(),
         "本月": [fmt_value(v, unit) for v in rows["value"]],
         "分子": [format_number(v, 2 if unit in ("万元", "分") else 0) for v in rows["numerator"]],
@@ -144,28 +144,15 @@ def ranking_chart(rows: pd.DataFrame, unit: str, title: str, ref_value: float,
     ax.set_ylabel("")
     ax.set_xlabel(f"{title}（{unit}）")
     charts.format_axis(ax, "x", DECIMALS.get(unit, 2) if unit in ("%", "分") else 0)
-    fig.tight_layout()
-    return charts.chart_widget(fig)
+    return charts.chart_widget(fig)  # saved with bbox_inches="tight": no tight_layout needed
 
 
 def trend_chart(history: list[tuple[str, float]], unit: str, title: str,
                 target: float | None = None) -> widgets.Widget:
     """The indicator's monthly values (12 months by default), with the target when there is one."""
-    import matplotlib.pyplot as plt
-
-    hist = pd.DataFrame(history, columns=["month", "value"])
-    fig, ax = plt.subplots(figsize=(7.0, 2.6))
-    ax.plot(hist["month"], hist["value"].astype(float), marker="o", color="#1f5fbf", linewidth=1.6)
-    if target is not None and not pd.isna(target):
-        ax.axhline(target, color="#d1495b", linestyle="--", linewidth=1.0)
-        ax.text(len(hist) - 1, target, f"目标 {fmt_value(target, unit)}", color="#d1495b",
-                fontsize=9, ha="right", va="bottom")
-    ax.set_title(f"{title}（{unit}）", fontsize=11)
-    ax.set_xlabel("")
-    ax.tick_params(axis="x", labelrotation=45, labelsize=8)
-    charts.format_axis(ax, "y", DECIMALS.get(unit, 2) if unit in ("%", "分") else 0)
-    fig.tight_layout()
-    return charts.chart_widget(fig)
+    svg = charts.trend_svg(history, title=f"{title}（{unit}）", decimals=DECIMALS.get(unit, 2),
+                           suffix="%" if unit == "%" else f" {unit}", target=target)
+    return widgets.HTML(value=f'<div class="perfkit-chart">{svg}</div>')
 
 
 def indicator_notes(catalog: Catalog) -> widgets.Widget:
@@ -402,10 +389,13 @@ class EmployeeReport(_Report):
                 page: list[Any] = [trend_chart(r.history, r.unit, r.name, r.target)]
                 ind = self.catalog.indicator(r.indicator_id)
                 if ind.task:
-                    mine = self.tasks[self.tasks["indicator_ids"].str.split(",").map(
-                        lambda ids, i=r.indicator_id: i in ids)]
+                    # bool dtype: an empty object mask would select columns, not rows
+                    mine = self.tasks[self.tasks["indicator_ids"].map(
+                        lambda ids, i=r.indicator_id: i in ids.split(",")).astype(bool)]
                     if ind.task != "all":
-                        mine = mine[mine["due_in_month"] | (mine["status"] == "未完成")]
+                        # due this month, plus every open to-do (overdue or not yet due, e.g.
+                        # this quarter's client contacts behind 客户覆盖率)
+                        mine = mine[mine["due_in_month"] | mine["status"].isin(OPEN_STATUSES)]
                     page += [text(f"{r.name}对应任务 {len(mine)} 项", tag="h4"), task_table(mine)]
                 else:
                     page.append(text("该指标无对应任务。", css_class="perfkit-note"))

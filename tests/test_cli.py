@@ -16,7 +16,7 @@ def _flags(command: str) -> set[str]:
     return {s for a in sub._actions for s in a.option_strings if s.startswith("--") and s != "--help"}
 
 
-@pytest.mark.parametrize("command", ["demo", "import", "indicators", "tasks", "tables", "scores"])
+@pytest.mark.parametrize("command", ["demo", "import", "indicators", "tasks", "tables", "scores", "render", "run", "check"])
 def test_help_documents_every_flag(command, capsys):
     with pytest.raises(SystemExit) as exc:
         main([command, "--help"])

@@ -1,0 +1,83 @@
+"""``perfkit render``: one report end to end (execute the role notebook, export one HTML file).
+
+It plans exactly the job the monthly batch would run for (month, role, entity) and runs it with the
+batch's executor, so a single report and a batch report are the same file.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from perfkit.batch.execute import ExecOptions, execute_job
+from perfkit.batch.plan import COMPANY_ID
+from perfkit.batch.runner import plan_jobs
+from perfkit.errors import RenderError, RequestError
+from perfkit.output import atomic_path
+from perfkit.store import default_db
+from perfkit.views import find_params
+
+log = logging.getLogger(__name__)
+
+
+def render(
+    month: str,
+    role: str,
+    out: str | Path,
+    *,
+    entity: str | None = None,
+    db: str | Path | None = None,
+    params: str | Path | None = None,
+    notebooks_dir: str | Path = "notebooks",
+    assets: str = "inline",
+) -> Path:
+    """Render the ``role`` report of ``entity`` (branch or employee id; none for company) for
+    ``month`` into ``out``.
+
+    Raises :class:`RequestError` for a month without data, an unknown entity or a missing entity id,
+    and :class:`RenderError` when the notebook fails (the executed notebook is kept beside ``out``
+    as ``<out>.ipynb`` so the failing cell can be read).
+    """
+    if role != "company" and not entity:
+        raise RequestError(f"role {role} needs --entity (a {role} id)")
+    db = Path(db) if db is not None else default_db()
+    params_dir = find_params(params)
+    jobs, shared = plan_jobs(month, roles=[role], db=db, params=params_dir,
+                             notebooks_dir=Path(notebooks_dir))
+    key = f"{role}/{entity or COMPANY_ID}"
+    job = next((j for j in jobs if j.key == key), None)
+    if job is None:
+        raise RequestError(
+            f"unknown {role} id {entity!r} for {month}: not in the store, or not employed that "
+            f"month" if role == "employee" else f"unknown {role} id {entity!r}"
+        )
+    out = Path(out)
+    with tempfile.TemporaryDirectory(prefix="perfkit-render-") as tmp:
+        result = execute_job(job, ExecOptions(out_dir=tmp, assets=assets))
+        executed = Path(tmp) / job.executed
+        if result["status"] != "ok":
+            err = result["error"] or {}
+            kept = out.with_suffix(out.suffix + ".ipynb")
+            if executed.exists():
+                with atomic_path(kept) as dst:
+                    shutil.copyfile(executed, dst)
+            where = f" in cell {err['cell_index']}" if err.get("cell_index") is not None else ""
+            raise RenderError(
+                f"{job.title}: {err.get('stage', 'render')} failed{where}: "
+                f"{err.get('exception')}: {err.get('message')}"
+                + (f" (executed notebook kept at {kept})" if executed.exists() else ""),
+                file=str(job.notebook),
+            )
+        page = (Path(tmp) / job.html).read_text(encoding="utf-8")
+        if assets == "shared":
+            # the batch links <month>/assets from <month>/<folder>/; here assets/ sits beside out
+            shutil.copytree(Path(tmp) / "assets", out.parent / "assets", dirs_exist_ok=True)
+            up = "../" * (len(Path(job.html).parts) - 1)
+            page = page.replace(f'="{up}assets/', '="assets/')
+        with atomic_path(out) as dst:
+            dst.write_text(page, encoding="utf-8")
+            dst.chmod(0o644)
+    log.info("wrote %s (%s, %.1fs)", out, job.title, result["seconds"])
+    return out
