@@ -37,6 +37,20 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+TASK_STATUSES = ("已完成", "逾期完成", "未完成", "进行中")
+
+
+class TaskRows(_Frozen):
+    """Which task rows of the indicator's rules its value counts — the list shown behind it.
+
+    ``due_in_month``: only rows due in the month (due-based rates); ``status``: only these statuses.
+    Unset: every row of the rules listed in the month.
+    """
+
+    due_in_month: bool | None = None
+    status: tuple[Literal["已完成", "逾期完成", "未完成", "进行中"], ...] | None = None
+
+
 class Indicator(_Frozen):
     """One indicator: ``value = Σnumerator / Σdenominator × scale`` at any grain."""
 
@@ -50,6 +64,7 @@ class Indicator(_Frozen):
     denominator: str | None = None
     scale: float = 1.0
     task: str | None = None
+    task_rows: TaskRows = Field(default_factory=TaskRows)
     description: str = Field(min_length=1)
 
     @property

@@ -228,6 +228,20 @@ def chart_widget(
     return widgets.HTML(value=chart_html(fig, fmt=fmt, caption=caption, close=close))
 
 
+def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """About ``count`` round tick values (steps of 1, 2 or 5 × 10^k) covering [lo, hi]."""
+    if hi == lo:
+        pad = abs(lo) * 0.1 or 1.0
+        lo, hi = lo - pad, hi + pad
+    raw = (hi - lo) / max(count - 1, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    start = math.floor(lo / step) * step
+    stop = math.ceil(hi / step) * step
+    n = int(round((stop - start) / step))
+    return [round(start + i * step, 10) for i in range(n + 1)]
+
+
 def trend_svg(
     history: Sequence[tuple[str, float]],
     *,
@@ -244,7 +258,7 @@ def trend_svg(
     target, when given, is a dashed line. Text is SVG text in the page's font, escaped; numbers use
     :func:`format_number` (U+2212 minus). An all-missing history gives a "无数据" note.
     """
-    left, right, top, bottom = 64, 16, 30, 34
+    left, right, top, bottom = 64, 34, 30, 34
     plot_w, plot_h = width - left - right, height - top - bottom
     months = [str(m) for m, _ in history]
     values = [None if v is None or not math.isfinite(float(v)) else float(v) for _, v in history]
@@ -258,12 +272,9 @@ def trend_svg(
         parts.append(f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" '
                      f'font-size="12" fill="#7a8796">无数据</text></svg>')
         return "".join(parts)
-    lo, hi = min(known + ([float(target)] if has_target else [])), max(
-        known + ([float(target)] if has_target else []))
-    if hi == lo:
-        lo, hi = lo - (abs(lo) or 1) * 0.1, hi + (abs(hi) or 1) * 0.1
-    pad = (hi - lo) * 0.08
-    lo, hi = lo - pad, hi + pad
+    span = known + ([float(target)] if has_target else [])
+    ticks = nice_ticks(min(span), max(span))
+    lo, hi = ticks[0], ticks[-1]
 
     def y(v: float) -> float:
         return top + plot_h * (1 - (v - lo) / (hi - lo))
@@ -274,12 +285,12 @@ def trend_svg(
     def x(i: int) -> float:
         return left + (i * step if n > 1 else plot_w / 2)
 
-    for k in range(5):  # horizontal grid with labels
-        v = lo + (hi - lo) * k / 4
+    tick_decimals = max(0, -math.floor(math.log10(ticks[1] - ticks[0]))) if len(ticks) > 1 else 0
+    for v in ticks:  # horizontal grid with labels at round values
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
                      f'stroke="#e3e7ec" stroke-width="1"/>'
                      f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="10" '
-                     f'fill="#4a5868">{escape(format_number(v, decimals))}</text>')
+                     f'fill="#4a5868">{escape(format_number(v, tick_decimals))}</text>')
     for i, m in enumerate(months):
         parts.append(f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
                      f'font-size="10" fill="#4a5868">{escape(m[2:] if n > 8 else m)}</text>')
@@ -287,8 +298,9 @@ def trend_svg(
         ty = y(float(target))
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" '
                      f'stroke="#d1495b" stroke-width="1.2" stroke-dasharray="5 4"/>'
-                     f'<text x="{width - right}" y="{ty - 4:.1f}" text-anchor="end" font-size="10" '
-                     f'fill="#d1495b">目标 {escape(format_number(target, decimals) + suffix)}</text>')
+                     f'<text x="{width - right}" y="{ty - 5:.1f}" text-anchor="end" font-size="10" '
+                     f'fill="#d1495b" stroke="#fff" stroke-width="3" paint-order="stroke">'
+                     f'目标 {escape(format_number(target, decimals) + suffix)}</text>')
     segment: list[str] = []
     lines: list[str] = []
     for i, v in enumerate(values + [None]):

@@ -263,6 +263,25 @@ def _inline_svg(svg: str) -> str:
     return _SVG_XMLNS.sub("", _SVG_PROLOG.sub("", svg, count=1)).strip()
 
 
+def prune_widget_state(nb: Any) -> int:
+    """Drop null-valued attributes of Layout and Style models from the saved widget state.
+
+    Every attribute of those models defaults to null, so the widget manager restores them exactly;
+    they are most of the state's bytes (one LayoutModel per widget). Returns the number dropped.
+    """
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    dropped = 0
+    for model in state.values():
+        name = model.get("model_name", "")
+        if name != "LayoutModel" and not name.endswith("StyleModel"):
+            continue
+        attrs = model.get("state", {})
+        for key in [k for k, v in attrs.items() if v is None and not k.startswith("_")]:
+            del attrs[key]
+            dropped += 1
+    return dropped
+
+
 def _prepare(nb: Any) -> Any:
     """Drop what a reader must not see: stderr/warning streams and cells left without output."""
     for cell in nb.cells:
@@ -273,6 +292,7 @@ def _prepare(nb: Any) -> Any:
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
             ]
     nb.cells = [c for c in nb.cells if c.cell_type != "code" or c.outputs]
+    prune_widget_state(nb)
     return nb
 
 

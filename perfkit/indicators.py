@@ -200,6 +200,8 @@ def indicators(
         frame_months = sorted(set(wanted) | ({prev} if prev in available else set()))
         frame = cached_measure_frame(store, con, frame_months, catalog)
         values = indicator_values(con, frame_months, level, catalog, frame=frame)
+        if level == "employee":
+            values = _blank_absent(values, people, frame, frame_months)
         targets = _targets(con, month, level, params)
 
     cur = values[values["month"] == month].drop(columns="month")
@@ -279,6 +281,22 @@ def _check_filters(
             raise RequestError(f"unknown {level} {entity!r}")
     if branch is not None and branch not in set(branches["branch_id"]):
         raise RequestError(f"unknown branch {branch!r}")
+
+
+def _blank_absent(
+    values: pd.DataFrame, people: pd.DataFrame, frame: pd.DataFrame, months: list[str]
+) -> pd.DataFrame:
+    """Employee values of months the employee was not there (before hire, after leaving, no data)
+    become missing: a new hire's last month is "—", not 0."""
+    present = pd.concat(
+        [pd.DataFrame({"entity_id": sorted(_present_employees(people, frame, m, None)), "month": m})
+         for m in months],
+        ignore_index=True,
+    ).assign(_present=True)
+    out = values.merge(present, on=["entity_id", "month"], how="left")
+    absent = out["_present"].isna()
+    out.loc[absent, ["numerator", "denominator", "value"]] = np.nan
+    return out.drop(columns="_present")
 
 
 def _present_employees(

@@ -197,6 +197,18 @@ def task_frame(
         drop_temp(con)
 
 
+def rows_behind(df: pd.DataFrame, ind) -> pd.DataFrame:
+    """The rows of task list ``df`` behind indicator ``ind``'s value: the rows of its rules
+    (``indicator_ids``) selected by its ``task_rows``. Their count is what the value counts."""
+    keep = df["indicator_ids"].map(lambda ids: ind.id in ids.split(",")).astype(bool)
+    sel = ind.task_rows
+    if sel.due_in_month is not None:
+        keep &= df["due_in_month"].astype(bool) == sel.due_in_month
+    if sel.status:
+        keep &= df["status"].isin(sel.status)
+    return df.loc[keep.to_numpy(dtype=bool)]
+
+
 # ── the public API ──────────────────────────────────────────────────────────────────────────────
 
 
@@ -271,6 +283,8 @@ def tasks(
         indicator_ids=df["rule_id"].map(lambda r: ",".join(backs.get(r, []))),
         due_in_month=df["due_in_month"].astype(bool),
     )
+    if indicator is not None:
+        df = rows_behind(df, catalog.indicator(indicator))
     if mask:
         df["phone"] = mask_phone(df["phone"])
         df["id_no"] = mask_id(df["id_no"])

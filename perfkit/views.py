@@ -27,7 +27,7 @@ from perfkit.indicators import indicators
 from perfkit.scorecard import breakdown, scores
 from perfkit.store import StoreLike, default_db, find_upwards
 from perfkit.tables import stat_tables
-from perfkit.tasks import OPEN_STATUSES, tasks
+from perfkit.tasks import rows_behind, tasks
 from perfkit.widgets import drilldown, tabs, text
 from perfkit.widgets import table as table_widget
 
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 #: decimals shown per unit
 DECIMALS = {"户": 0, "次": 0, "项": 0, "元": 0, "万元": 2, "%": 1, "分": 2}
 STAR = "★"
+#: task lists show open work first, and at most this many rows (the heading gives the full count)
+STATUS_ORDER = ("未完成", "进行中", "逾期完成", "已完成")
+TASK_ROWS_SHOWN = 150
 TASK_COLUMNS = {
     "rule_name": "任务",
     "client_id": "客户号",
@@ -179,15 +182,18 @@ def task_notes(catalog: Catalog) -> widgets.Widget:
         "任务": [r.name for r in rules],
         "时限": [f"{r.days} 天" if r.days is not None else
                (f"有效期 {r.validity_months} 个月" if r.validity_months else DASH) for r in rules],
-        "任务规则说明": [r.description for r in rules],
         "对应指标": ["、".join(backs.get(r.id, [])) or DASH for r in rules],
+        "任务规则说明": [r.description for r in rules],  # last: the long column wraps
     })
     return table_widget(rows, css_class="perfkit-notes")
 
 
-def task_table(df: pd.DataFrame, *, max_rows: int | None = None) -> widgets.Widget:
-    """A (masked) task list with Chinese headers, due date ascending."""
-    df = df.sort_values(["due_on", "client_id"])
+def task_table(df: pd.DataFrame, *, max_rows: int | None = TASK_ROWS_SHOWN) -> widgets.Widget:
+    """A (masked) task list with Chinese headers: open tasks first (未完成, 进行中, then 逾期完成,
+    已完成), each by due date. At most ``max_rows`` rows are listed; a note gives the number left
+    out (the heading above states the full count)."""
+    order = df["status"].map({s: i for i, s in enumerate(STATUS_ORDER)}).fillna(len(STATUS_ORDER))
+    df = df.assign(_order=order).sort_values(["_order", "due_on", "client_id"])
     out = df[list(TASK_COLUMNS)].rename(columns=TASK_COLUMNS)
     for col in ("生成日期", "应完成日期", "完成日期"):
         out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d").fillna(DASH)
@@ -320,7 +326,7 @@ class BranchReport(_Report):
             for r in rows.itertuples():
                 emp = self.employees[self.employees["indicator_id"] == r.indicator_id]
                 options.append((r.name, [
-                    text(f"{r.name}：本营业部客户经理本月值（升序），虚线为本营业部值", tag="h4"),
+                    text(f"{r.name}：本营业部员工本月值（升序），虚线为本营业部值", tag="h4"),
                     table_widget(ranking(emp, r.unit, "员工")),
                     ranking_chart(emp, r.unit, r.name, r.value, "本营业部"),
                 ]))
@@ -389,13 +395,7 @@ class EmployeeReport(_Report):
                 page: list[Any] = [trend_chart(r.history, r.unit, r.name, r.target)]
                 ind = self.catalog.indicator(r.indicator_id)
                 if ind.task:
-                    # bool dtype: an empty object mask would select columns, not rows
-                    mine = self.tasks[self.tasks["indicator_ids"].map(
-                        lambda ids, i=r.indicator_id: i in ids.split(",")).astype(bool)]
-                    if ind.task != "all":
-                        # due this month, plus every open to-do (overdue or not yet due, e.g.
-                        # this quarter's client contacts behind 客户覆盖率)
-                        mine = mine[mine["due_in_month"] | mine["status"].isin(OPEN_STATUSES)]
+                    mine = rows_behind(self.tasks, ind)
                     page += [text(f"{r.name}对应任务 {len(mine)} 项", tag="h4"), task_table(mine)]
                 else:
                     page.append(text("该指标无对应任务。", css_class="perfkit-note"))

@@ -26,6 +26,7 @@ SELECTORS: dict[str, Callable[..., widgets.Widget]] = {
     "links": widgets.ToggleButtons,  # styled as a row of blue links (perfkit.css)
 }
 CONTAINERS = ("tabs", "accordion")
+NUM = ' class="num"'  # the attribute of a right-aligned (numeric) table cell
 
 Formatter = str | Callable[[Any], str]
 
@@ -119,9 +120,9 @@ def table_html(
     parts = [f'<table class="{escape(classes)}">']
     if caption:
         parts.append(f"<caption>{escape(caption)}</caption>")
+    # text is left-aligned by default; only numeric cells carry a class (bytes add up in big lists)
     head = "".join(
-        f'<th class="{"num" if n else "txt"}">{escape(c)}</th>'
-        for c, n in zip(columns, numeric, strict=True)
+        f'<th{NUM if n else ""}>{escape(c)}</th>' for c, n in zip(columns, numeric, strict=True)
     )
     parts.append(f"<thead><tr>{head}</tr></thead><tbody>")
     rows = frame.itertuples(index=False, name=None)
@@ -130,7 +131,7 @@ def table_html(
         if i >= shown:
             break
         cells = "".join(
-            f'<td class="{"num" if n else "txt"}">'
+            f"<td{NUM if n else ''}>"
             f"{escape(format_cell(v, formats.get(c, formats.get(str(c)))))}</td>"
             for c, v, n in zip(frame.columns, row, numeric, strict=True)
         )

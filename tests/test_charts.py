@@ -114,3 +114,25 @@ def test_chart_svg_is_deterministic() -> None:
         return charts.chart_html(fig)
 
     assert draw() == draw()
+
+
+def test_nice_ticks_are_round_and_cover_the_range():
+    from perfkit.charts import nice_ticks
+
+    assert nice_ticks(4.2, 15.8) == [0, 5, 10, 15, 20]
+    assert nice_ticks(0, 100) == [0, 25, 50, 75, 100]
+    assert nice_ticks(-3, 3) == [-4, -2, 0, 2, 4]
+    assert nice_ticks(5, 5) == [4.5, 4.75, 5.0, 5.25, 5.5]  # a flat line gets a ±10 % band
+
+
+def test_trend_svg_escapes_breaks_on_missing_and_draws_target():
+    from perfkit.charts import trend_svg
+
+    svg = trend_svg([("2026-08", 1.0), ("2026-09", float("nan")), ("2026-10", -2.5)],
+                    title="<b>流失率</b>", decimals=1, suffix="%", target=2.0)
+    assert "&lt;b&gt;流失率&lt;/b&gt;" in svg and "<b>" not in svg
+    assert "<polyline" not in svg  # the missing month leaves no two adjacent points
+    assert svg.count("<circle") == 2
+    assert "目标 2.0%" in svg and "\u22122.5%" in svg  # real minus sign
+    assert "http" not in svg
+    assert "无数据" in trend_svg([("2026-10", None)], title="x")

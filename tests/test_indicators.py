@@ -297,3 +297,13 @@ def test_cache_never_hides_a_changed_store(tmp_path):
     con.close()
     after = indicators(db, "2026-10", "company").set_index("indicator_id")
     assert after.loc["service_count", "value"] == 7
+
+
+def test_months_before_hire_are_missing_not_zero(tiny_store):
+    # E4 was hired on 2026-10-08: September is "—" for him, October counts (0 new leads)
+    rows = indicators(tiny_store, "2026-10", "employee", entity="E4")
+    leads = rows.set_index("indicator_id").loc["leads_new"]
+    assert leads["value"] == 0 and pd.isna(leads["prev_value"]) and pd.isna(leads["change"])
+    months = dict(leads["history"])
+    assert pd.isna(months["2026-08"]) and pd.isna(months["2026-09"]) and months["2026-10"] == 0
+    assert rows["prev_value"].isna().all()

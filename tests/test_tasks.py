@@ -3,6 +3,7 @@ masking, filters and errors."""
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 
@@ -99,6 +100,10 @@ def test_every_task_backed_indicator_agrees_with_its_task_list(tiny_store, month
         backs = everything.indicator_ids.str.split(",").map(lambda ids, i=ind.id: i in ids)
         t = everything.loc[backs.astype(bool)]
         row = ind_df.loc[ind.id]
+        if level == "employee" and entity == "E4" and month < "2026-10":
+            # not yet hired (2026-10-08): no tasks, and the value is missing, not zero
+            assert t.empty and math.isnan(row.numerator) and math.isnan(row.value), ind.id
+            continue
         due = t[t.due_in_month]
         if ind.id in ("lead_followup_rate", "callback_rate", "risk_renewal_rate",
                       "recall_contact_rate"):
@@ -189,3 +194,33 @@ def test_broken_rule_sql_names_file_and_rule(tiny_store, params_dir, tmp_path):
     )
     with pytest.raises(SpecError, match=r"tasks\.yaml: task rule 'profile_completion': field 'sql'"):
         tasks(tiny_store, "2026-10", params=params)
+
+
+# How many task rows each task-backed indicator counts, written out independently of task_rows:
+# due-based rates count the tasks due in the month (the denominator), coverage every quarterly task,
+# overdue tasks the numerator, profile completeness the clients missing from its numerator.
+BEHIND = {
+    "lead_followup_rate": lambda r: r.denominator,
+    "callback_rate": lambda r: r.denominator,
+    "risk_renewal_rate": lambda r: r.denominator,
+    "recall_contact_rate": lambda r: r.denominator,
+    "routine_completion_rate": lambda r: r.denominator,
+    "coverage_rate": lambda r: r.denominator,
+    "overdue_tasks": lambda r: r.numerator,
+    "profile_complete_rate": lambda r: r.denominator - r.numerator,
+}
+
+
+@pytest.mark.parametrize("month", ["2026-08", "2026-09", "2026-10"])
+def test_task_list_behind_each_indicator_has_exactly_the_counted_rows(tiny_store, month):
+    from perfkit.catalog import load_catalog
+    from perfkit.indicators import indicators
+
+    catalog = load_catalog()
+    backed = {i.id for i in catalog.indicators if i.task}
+    assert backed == set(BEHIND), "a new task-backed indicator needs its expected count here"
+    rows = indicators(tiny_store, month, "employee")
+    for r in rows[rows["indicator_id"].isin(backed)].itertuples():
+        listed = tasks(tiny_store, month, level="employee", entity=r.entity_id,
+                       indicator=r.indicator_id)
+        assert len(listed) == BEHIND[r.indicator_id](r), (r.entity_id, r.indicator_id)

@@ -57,9 +57,9 @@ def test_table_html_escapes_formats_and_keeps_row_order() -> None:
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in out
     assert "{{ 7*7 }}" in out
     assert "<caption>&lt;b&gt;标题&lt;/b&gt;</caption>" in out
-    assert '<th class="txt">姓名</th><th class="num">资产</th><th class="num">户数</th>' in out
+    assert '<th>姓名</th><th class="num">资产</th><th class="num">户数</th>' in out
     rows = out.split("<tbody>")[1].split("</tr>")
-    assert '<td class="txt">乙</td><td class="num">3,000.5</td><td class="num">2</td>' in rows[0]
+    assert '<td>乙</td><td class="num">3,000.5</td><td class="num">2</td>' in rows[0]
     assert '<td class="num">—</td>' in rows[1]
     assert '<td class="num">\u221212.0</td><td class="num">1,500</td>' in rows[2]
 
@@ -71,7 +71,7 @@ def test_table_html_empty_truncated_and_index() -> None:
     out = pw.table_html(df, max_rows=2, index=True)
     assert out.count("<tr>") == 3  # header + 2 rows
     assert "另有 3 行未显示" in out
-    assert '<th class="txt">键</th>' in out
+    assert '<th>键</th>' in out
 
 
 def _links() -> list[Link]:
