@@ -102,6 +102,16 @@ class Catalog(_Frozen):
             f"unknown indicator {indicator_id!r}; known: {', '.join(i.id for i in self.indicators)}"
         )
 
+    def indicators_by_rule(self) -> dict[str, list[Indicator]]:
+        """Task rule id → the indicators whose value its tasks back (``task: all`` backs every
+        rule), in catalog order; every rule of tasks.yaml is a key."""
+        rule_ids = self.tasks.ids if self.tasks else []
+        out: dict[str, list[Indicator]] = {rid: [] for rid in rule_ids}
+        for ind in self.indicators:
+            for rid in rule_ids if ind.task == ALL_TASKS else [ind.task] if ind.task else []:
+                out.setdefault(rid, []).append(ind)
+        return out
+
     @property
     def measure_names(self) -> list[str]:
         """Every declared measure, in file order."""
@@ -301,6 +311,14 @@ def load_task_rules(params: str | Path = "parameters") -> TaskRules:
         rules.append(rule)
     _check_unique(path, "task rule", [r.id for r in rules])
     return TaskRules(path=str(path), rules=tuple(rules))
+
+
+def find_params(params: str | Path | None = None) -> Path:
+    """The parameters folder: ``params`` if given, else ``parameters/`` in the current folder or
+    its nearest parent that has one (a notebook opened in ``notebooks/`` finds the repository's)."""
+    from perfkit.store import find_upwards
+
+    return Path(params) if params is not None else find_upwards("parameters")
 
 
 def load_catalog(params: str | Path = "parameters") -> Catalog:

@@ -274,10 +274,7 @@ def tasks(
         finally:
             drop_temp(con)
     names = {r.id: r.name for r in rules.rules}
-    backs: dict[str, list[str]] = {r.id: [] for r in rules.rules}
-    for ind in catalog.indicators:
-        for rid in (backs if ind.task == ALL_TASKS else [ind.task] if ind.task else []):
-            backs.setdefault(rid, []).append(ind.id)
+    backs = {rid: [i.id for i in inds] for rid, inds in catalog.indicators_by_rule().items()}
     df = df.assign(
         rule_name=df["rule_id"].map(names),
         indicator_ids=df["rule_id"].map(lambda r: ",".join(backs.get(r, []))),

@@ -20,12 +20,12 @@ import ipywidgets as widgets
 import pandas as pd
 
 from perfkit import charts
-from perfkit.catalog import Catalog, load_catalog
+from perfkit.catalog import Catalog, find_params, load_catalog
 from perfkit.charts import DASH, format_number
 from perfkit.errors import RequestError
 from perfkit.indicators import indicators
 from perfkit.scorecard import breakdown, scores
-from perfkit.store import StoreLike, default_db, find_upwards
+from perfkit.store import StoreLike, default_db
 from perfkit.tables import stat_tables
 from perfkit.tasks import rows_behind, tasks
 from perfkit.widgets import drilldown, tabs, text
@@ -88,11 +88,6 @@ def _pct(x: float) -> str:
 
 
 # ── shared pieces ───────────────────────────────────────────────────────────────────────────────
-
-
-def links(options: list[tuple[str, Any]], description: str = "") -> widgets.Widget:
-    """Blue indicator names (toggle buttons styled as links) that switch the page below them."""
-    return drilldown(options, kind="links", description=description)
 
 
 def indicator_summary(rows: pd.DataFrame, *, compare: pd.DataFrame | None = None,
@@ -173,16 +168,12 @@ def indicator_notes(catalog: Catalog) -> widgets.Widget:
 def task_notes(catalog: Catalog) -> widgets.Widget:
     """任务说明: each task rule, its time limit, what it counts and the indicators it backs."""
     rules = catalog.tasks.rules if catalog.tasks else ()
-    backs: dict[str, list[str]] = {}
-    for ind in catalog.indicators:
-        targets = [r.id for r in rules] if ind.task == "all" else [ind.task] if ind.task else []
-        for rid in targets:
-            backs.setdefault(rid, []).append(ind.name)
+    backs = catalog.indicators_by_rule()
     rows = pd.DataFrame({
         "任务": [r.name for r in rules],
         "时限": [f"{r.days} 天" if r.days is not None else
                (f"有效期 {r.validity_months} 个月" if r.validity_months else DASH) for r in rules],
-        "对应指标": ["、".join(backs.get(r.id, [])) or DASH for r in rules],
+        "对应指标": ["、".join(i.name for i in backs[r.id]) or DASH for r in rules],
         "任务规则说明": [r.description for r in rules],  # last: the long column wraps
     })
     return table_widget(rows, css_class="perfkit-notes")
@@ -198,16 +189,6 @@ def task_table(df: pd.DataFrame, *, max_rows: int | None = TASK_ROWS_SHOWN) -> w
     for col in ("生成日期", "应完成日期", "完成日期"):
         out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d").fillna(DASH)
     return table_widget(out, max_rows=max_rows)
-
-
-def find_params(params: str | Path | None) -> Path:
-    """The parameters folder: ``params`` if given, else ``parameters/`` here or in a parent folder
-    (so a notebook opened from ``notebooks/`` finds the repository's parameters)."""
-    return Path(params) if params is not None else find_upwards("parameters")
-
-
-def _families(catalog: Catalog) -> list[tuple[str, str]]:
-    return [(key, label) for key, label in catalog.families.items()]
 
 
 def _check_month_rows(rows: pd.DataFrame, what: str) -> None:
@@ -250,13 +231,11 @@ class CompanyReport(_Report):
         self.scores = scores(self.db, self.month, "branch", params=self.params)
         self.stat = stat_tables(self.db, self.month, "company", params=self.params)
 
-    def title(self) -> str:
-        return f"总部绩效 · {self.month}"
 
     def indicators(self) -> widgets.Widget:
         """Per family: the company summary, then blue indicator names → branches ascending + chart."""
         pages = {}
-        for fam, label in _families(self.catalog):
+        for fam, label in self.catalog.families.items():
             rows = self.company[self.company["family"] == fam]
             options = []
             for r in rows.itertuples():
@@ -268,7 +247,7 @@ class CompanyReport(_Report):
                 ]))
             pages[label] = [table_widget(indicator_summary(rows)),
                             text("点击指标名称查看各营业部情况：", css_class="perfkit-note"),
-                            links(options)]
+                            drilldown(options, kind="links")]
         return tabs(pages)
 
     def scorecards(self) -> widgets.Widget:
@@ -313,13 +292,11 @@ class BranchReport(_Report):
         self.tasks = tasks(db, m, level="branch", entity=self.branch_id, params=p)
         self.stat = stat_tables(db, m, "branch", entity=self.branch_id, params=p)
 
-    def title(self) -> str:
-        return f"部门绩效 · {self.name} · {self.month}"
 
     def indicators(self) -> widgets.Widget:
         """Per family: branch vs company; blue names → the branch's employees ascending + chart."""
         pages = {}
-        for fam, label in _families(self.catalog):
+        for fam, label in self.catalog.families.items():
             rows = self.branch[self.branch["family"] == fam]
             comp = self.company[self.company["family"] == fam]
             options = []
@@ -334,7 +311,7 @@ class BranchReport(_Report):
             summary = summary.rename(columns={"本月": "本营业部"})
             pages[label] = [table_widget(summary),
                             text("点击指标名称查看本营业部员工情况：", css_class="perfkit-note"),
-                            links(options)]
+                            drilldown(options, kind="links")]
         return tabs(pages)
 
     def scorecards(self) -> widgets.Widget:
@@ -377,8 +354,6 @@ class EmployeeReport(_Report):
         self.breakdown = breakdown(db, m, "employee", entity=e, params=p)
         self.tasks = tasks(db, m, level="employee", entity=e, params=p)
 
-    def title(self) -> str:
-        return f"员工绩效 · {self.name} · {self.month}"
 
     def summary(self) -> widgets.Widget:
         if self.score.empty:
@@ -388,7 +363,7 @@ class EmployeeReport(_Report):
     def indicators(self) -> widgets.Widget:
         """Per family: own values with targets and points; blue names → trend and task list."""
         pages = {}
-        for fam, label in _families(self.catalog):
+        for fam, label in self.catalog.families.items():
             rows = self.rows[self.rows["family"] == fam]
             options = []
             for r in rows.itertuples():
@@ -402,7 +377,7 @@ class EmployeeReport(_Report):
                 options.append((r.name, page))
             pages[label] = [table_widget(points_table(rows, self.breakdown)),
                             text("点击指标名称查看趋势与任务列表：", css_class="perfkit-note"),
-                            links(options)]
+                            drilldown(options, kind="links")]
         return tabs(pages)
 
     def movement(self) -> widgets.Widget:
