@@ -799,16 +799,11 @@ def breakdown(
     was not scored then) and attribution (= points − prev_points; Σ over an entity = the change of
     kpi_score). ``entity`` keeps that entity, or the entities whose parent it is.
     """
-    _check_month(month)
-    _check_level(level)
-    from perfkit.store import connect
+    return scorecard(store, month, level, entity=entity, params=params)[1]
 
-    sc = load_scorecard(params)
-    source = _cacheable(store)
-    with connect(store) as con:
-        cur = _score_month(con, month, level, sc, params, source)
-        prev_m = _prev_month(con, month)
-        prev = _score_month(con, prev_m, level, sc, params, source) if prev_m else None
+
+def _breakdown_frame(cur: _Month, prev: _Month | None) -> pd.DataFrame:
+    """Breakdown rows of every entity: this month's points beside last month's."""
     bd = cur.bd.merge(cur.meta[["entity_id", "entity_name", "parent_id"]], on="entity_id", how="left")
     if prev is not None:
         pp = prev.bd[["entity_id", "indicator_id", "points"]].rename(columns={"points": "prev_points"})
@@ -819,7 +814,7 @@ def breakdown(
     cols = ["entity_id", "entity_name", "parent_id", "peer_group", "family", "indicator_id",
             "indicator_name", "value", "target", "method", "score", "weight", "points",
             "prev_points", "attribution"]
-    return _filter_entity(bd[cols], entity, cur.meta)
+    return bd[cols]
 
 
 def _cacheable(store):
@@ -830,8 +825,7 @@ def _cacheable(store):
     return None if isinstance(store, duckdb.DuckDBPyConnection) else store
 
 
-def _entity_scores(con, month: str, level: str, sc: Scorecard, params, source=None) -> pd.DataFrame:
-    m = _score_month(con, month, level, sc, params, source)
+def _entity_scores(con, month: str, level: str, sc: Scorecard, m: _Month) -> pd.DataFrame:
     df = m.meta.set_index("entity_id")
     df["kpi_score"] = kpi_from_points(m.bd)
     fam = family_scores(m.bd)
@@ -869,6 +863,15 @@ def scores(
     composite in the peer group), prev_composite, change. Stars and ranks are computed over all
     entities of the level before ``entity`` (an entity id or a parent id) filters the rows.
     """
+    return scorecard(store, month, level, entity=entity, params=params)[0]
+
+
+def scorecard(
+    store, month: str, level: str = "employee", *, entity: str | None = None,
+    params: str | Path = "parameters",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(:func:`scores`, :func:`breakdown`) from one scoring of this month and last month, so a
+    report that shows both pays for them once. ``entity`` filters both the same way."""
     _check_month(month)
     _check_level(level)
     from perfkit.store import connect
@@ -876,19 +879,21 @@ def scores(
     sc = load_scorecard(params)
     source = _cacheable(store)
     with connect(store) as con:
-        df = _entity_scores(con, month, level, sc, params, source)
+        cur = _score_month(con, month, level, sc, params, source)
         prev_m = _prev_month(con, month)
-        prev = _entity_scores(con, prev_m, level, sc, params, source) if prev_m else None
+        prev = _score_month(con, prev_m, level, sc, params, source) if prev_m else None
+        df = _entity_scores(con, month, level, sc, cur)
+        prev_df = _entity_scores(con, prev_m, level, sc, prev) if prev is not None else None
     df["grade"] = grade_of(df["composite"], sc.bands)
     df["grade_code"] = df["grade"].map({b.label: b.code for b in sc.bands})
     df["stars"] = assign_stars(df["composite"], df["peer_group"], sc.stars.shares)
     df["rank"] = (df["composite"].round(6).groupby(df["peer_group"])
                   .rank(method="min", ascending=False).astype("Int64"))
     df["n_peers"] = df["composite"].notna().groupby(df["peer_group"]).transform("sum").astype(int)
-    if prev is not None:
-        df["prev_composite"] = df["entity_id"].map(prev.set_index("entity_id")["composite"])
+    if prev_df is not None:
+        df["prev_composite"] = df["entity_id"].map(prev_df.set_index("entity_id")["composite"])
     else:
         df["prev_composite"] = np.nan
     df["change"] = df["composite"] - df["prev_composite"]
-    meta = df[["entity_id", "parent_id"]]
-    return _filter_entity(df, entity, meta)
+    return (_filter_entity(df, entity, df[["entity_id", "parent_id"]]),
+            _filter_entity(_breakdown_frame(cur, prev), entity, cur.meta))

@@ -24,7 +24,7 @@ from perfkit.catalog import Catalog, find_params, load_catalog
 from perfkit.charts import DASH, format_number
 from perfkit.errors import RequestError
 from perfkit.indicators import indicators
-from perfkit.scorecard import breakdown, scores
+from perfkit.scorecard import scorecard, scores
 from perfkit.store import StoreLike, default_db
 from perfkit.tables import stat_tables
 from perfkit.tasks import rows_behind, tasks
@@ -287,8 +287,7 @@ class BranchReport(_Report):
         self.name = str(self.branch["entity_name"].iloc[0])
         self.company = indicators(db, m, "company", params=p)
         self.employees = indicators(db, m, "employee", branch=self.branch_id, params=p)
-        self.scores = scores(db, m, "employee", entity=self.branch_id, params=p)
-        self.breakdown = breakdown(db, m, "employee", entity=self.branch_id, params=p)
+        self.scores, self.breakdown = scorecard(db, m, "employee", entity=self.branch_id, params=p)
         self.tasks = tasks(db, m, level="branch", entity=self.branch_id, params=p)
         self.stat = stat_tables(db, m, "branch", entity=self.branch_id, params=p)
 
@@ -350,8 +349,7 @@ class EmployeeReport(_Report):
         self.rows = indicators(db, m, "employee", entity=e, params=p)
         _check_month_rows(self.rows, f"employee {e} in {m}")
         self.name = str(self.rows["entity_name"].iloc[0])
-        self.score = scores(db, m, "employee", entity=e, params=p)
-        self.breakdown = breakdown(db, m, "employee", entity=e, params=p)
+        self.score, self.breakdown = scorecard(db, m, "employee", entity=e, params=p)
         self.tasks = tasks(db, m, level="employee", entity=e, params=p)
 
 
