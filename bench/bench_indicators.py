@@ -5,7 +5,9 @@ Times, in the same run and on the same store:
   pandas       a straightforward pandas implementation of the same indicators: read the tables
                into DataFrames (SELECT *), then filter / merge / groupby; checked to give the same
                values as perfkit
-  bare scan    DuckDB reading every table once: count(*) and sum() of every numeric column
+  bare scan    DuckDB reading the tables once, two ways: every column the measure SQL and task
+               rules refer to (max() of each: the input perfkit must read at least once), and
+               count(*) + sum() of every numeric column of every table (cheaper: no strings, dates)
 plus, for information, the full ``perfkit.indicators(...)`` call (12-month history, prev month),
 cold (no cache) and then warm (the in-process measures cache).
 
@@ -55,6 +57,28 @@ def bare_scan(con) -> list:
         nums = [c.name for c in t.columns if c.type in ("DOUBLE", "INTEGER", "BIGINT")]
         exprs = ", ".join(["count(*)"] + [f"sum({c})" for c in nums])
         out.append(con.execute(f"SELECT {exprs} FROM {t.name}").fetchone())
+    return out
+
+
+def referenced_columns(catalog) -> dict[str, list[str]]:
+    """Table → the columns the measure SQL and the task rules mention (the indicators' input)."""
+    import re
+
+    texts = [f.sql for f in catalog.measure_files]
+    if catalog.tasks is not None:
+        texts += [r.sql for r in catalog.tasks.rules]
+    code = re.sub(r"--[^\n]*", "", "\n".join(texts))  # SQL comments name no input
+    words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", code))
+    return {t.name: [c.name for c in t.columns if c.name in words]
+            for t in TABLES if t.name in words}
+
+
+def input_scan(con, columns: dict[str, list[str]]) -> list:
+    """DuckDB reading every input column once: max() of each (count(*) alone would read nothing)."""
+    out = []
+    for table, cols in columns.items():
+        exprs = ", ".join(["count(*)"] + [f"max({c})" for c in cols])
+        out.append(con.execute(f"SELECT {exprs} FROM {table}").fetchone())
     return out
 
 
@@ -249,7 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"store {args.db}: {n_clients:,} clients, {n_emp:,} employees, {n_cm:,} client-months; "
           f"month {month}; {len(catalog.indicators)} indicators")
 
+    inputs = referenced_columns(catalog)
     t_scan, _ = best_of(args.repeat, lambda: bare_scan(con))
+    t_inputs, _ = best_of(args.repeat, lambda: input_scan(con, inputs))
     t_pk, pk = best_of(args.repeat, lambda: perfkit_values(con, month, catalog))
     t_load, tables = best_of(1, lambda: load_tables(con))
     t_pd_calc, pdv = best_of(1, lambda: pandas_values(tables, month, catalog, catalog.tasks,
@@ -265,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
     t_pd = t_load + t_pd_calc
     print()
     print(f"{'run':<44}{'seconds':>10}")
-    print(f"{'bare DuckDB scan of every table':<44}{t_scan:>10.2f}")
+    print(f"{'bare scan: numeric columns (count, sum)':<44}{t_scan:>10.2f}")
+    print(f"{'bare scan: every input column (max)':<44}{t_inputs:>10.2f}")
     print(f"{'perfkit (measures + indicator values)':<44}{t_pk:>10.2f}")
     print(f"{'pandas: read tables':<44}{t_load:>10.2f}")
     print(f"{'pandas: compute':<44}{t_pd_calc:>10.2f}")
@@ -273,8 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'perfkit.indicators() + 12-month history, cold':<44}{t_full:>10.2f}")
     print(f"{'  … next call, same month (cached measures)':<44}{t_warm:>10.2f}")
     print()
-    print(f"perfkit vs pandas: {t_pd / t_pk:.1f}× faster (target ≥ 10×); "
-          f"perfkit vs bare scan: {t_pk / t_scan:.1f}× (target ≤ 3×)")
+    print(f"perfkit vs pandas: {t_pd / t_pk:.1f}× faster (target ≥ 10×)")
+    print(f"perfkit vs bare scan (target ≤ 3×): {t_pk / t_inputs:.1f}× the input columns, "
+          f"{t_pk / t_scan:.1f}× the numeric columns")
+    print("input columns: " + "; ".join(f"{t}({', '.join(c)})" for t, c in inputs.items()))
     print(f"pandas and perfkit values agree: {'yes' if same else 'NO'} ({len(merged):,} values)")
     if not same:
         bad = merged[~np.isclose(merged.value_pk, merged.value_pd, rtol=1e-9, atol=1e-6, equal_nan=True)]

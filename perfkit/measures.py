@@ -7,8 +7,8 @@ creates first:
 - ``report_months(month, month_start, month_end, quarter_start, quarter_end, month_idx)`` — the
   requested months (dates are DATE; ``month_idx`` = year × 12 + month − 1);
 - ``task_list(month, rule_id, client_id, employee_id, created_on, due_on, done_on, status,
-  due_in_month)`` — the task lists of ``parameters/tasks.yaml`` for those months (built only when a
-  measure file mentions ``task_list``).
+  due_in_month)`` — the task lists of ``parameters/tasks.yaml`` for those months (a view, created
+  only when a measure file mentions ``task_list``; read it once per query).
 
 It returns ``employee_id``, ``month`` and exactly the measures it declares in its
 ``-- measure: name: 说明`` header lines, with at most one row per (employee_id, month). ``${name}``
@@ -62,15 +62,21 @@ def create_report_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> N
 
 def drop_temp(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the temporary tables perfkit created on ``con``."""
-    for name in (TASK_LIST, REPORT_MONTHS):
-        con.execute(f"DROP TABLE IF EXISTS temp.{name}")
+    con.execute(f"DROP VIEW IF EXISTS temp.{TASK_LIST}")
+    con.execute(f"DROP TABLE IF EXISTS temp.{REPORT_MONTHS}")
 
 
-def _run_file(con: duckdb.DuckDBPyConnection, mf: MeasureFile, settings: dict) -> pd.DataFrame:
-    sql = render_sql(mf.sql, settings, file=mf.path)
+def _run_file(con: duckdb.DuckDBPyConnection, mf: MeasureFile, catalog: Catalog) -> pd.DataFrame:
+    sql = render_sql(mf.sql, catalog.settings, file=mf.path)
     try:
         df = con.execute(sql).df()
     except duckdb.Error as exc:
+        if TASK_LIST in mf.sql and catalog.tasks is not None:  # the task rules run inside this query
+            from perfkit.tasks import failing_rule
+
+            rule_error = failing_rule(con, catalog.tasks, window_start(con))
+            if rule_error is not None:
+                raise rule_error from None
         raise SpecError(f"measure SQL failed: {exc}", file=mf.path) from None
     cols = list(df.columns)
     expected = {"employee_id", "month", *mf.measures}
@@ -120,7 +126,7 @@ def measure_frame(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Ca
         ).df()
         known = set(frame["employee_id"])
         for mf in catalog.measure_files:
-            df = _run_file(con, mf, catalog.settings)
+            df = _run_file(con, mf, catalog)
             orphans = ~df["employee_id"].isin(known)
             if orphans.any():
                 log.warning(

@@ -82,8 +82,10 @@ def mask_id(id_no: pd.Series | str | None) -> pd.Series | str | None:
 # ── the task list SQL ───────────────────────────────────────────────────────────────────────────
 
 
-def _candidates_sql(rule, rules_path: str, start: str | None) -> str:
-    """One rule's candidates, listed against ``report_months`` (no owner yet)."""
+def _candidates_sql(rule, rules_path: str, start: str | None, *, owner: bool = False) -> str:
+    """One rule's candidates, listed against ``report_months``. ``owner``: the rule's query
+    returns ``employee_id`` (the client's current manager), the owner when the client has no
+    snapshot in the month; without it the owner comes from a join to ``clients``."""
     values = {**rule.substitutions(), "window_start": SqlDate(start or "1900-01-01")}
     cand = render_sql(rule.sql, values, file=rules_path, entry=f"task rule {rule.id!r}")
     cand = cand.strip().rstrip(";")
@@ -105,11 +107,11 @@ FROM (SELECT month, employee_id, client_id,
 JOIN report_months AS m
   ON m.month = t.month AND t.created_on <= m.month_end AND ({listed}){window}
 """
+    fallback = "employee_id" if owner else "NULL::VARCHAR"
     return f"""
-SELECT m.month, m.month_start, m.month_end,
-       '{rule.id}' AS rule_id, {str(rule.scope == "active").upper()} AS active_only,
-       t.client_id, t.created_on, t.due_on, t.done_on
-FROM (SELECT client_id,
+SELECT m.month, m.month_start, m.month_end, '{rule.id}' AS rule_id,
+       t.client_id, t.fallback_owner, t.created_on, t.due_on, t.done_on
+FROM (SELECT client_id, {fallback} AS fallback_owner,
              CAST(created_on AS DATE) AS created_on,
              CAST(due_on AS DATE) AS due_on,
              CAST(done_on AS DATE) AS done_on
@@ -121,64 +123,123 @@ JOIN report_months AS m
 """
 
 
-def task_list_sql(rules: TaskRules, start: str | None, rule_ids: list[str] | None = None) -> str:
-    """Every rule's listed tasks with owner, status and due_in_month (reads ``report_months``).
-
-    The candidates of all rules are listed first and joined to clients and client_months once
-    (rules with scope ``monthly`` bring their own month and owner).
-    """
-    chosen = [r for r in rules.rules if rule_ids is None or r.id in rule_ids]
-    if not chosen:
-        return (
-            "SELECT NULL::VARCHAR AS month, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS client_id, "
-            "NULL::VARCHAR AS employee_id, NULL::DATE AS created_on, NULL::DATE AS due_on, "
-            "NULL::DATE AS done_on, NULL::VARCHAR AS status, NULL::BOOLEAN AS due_in_month WHERE false"
-        )
-    status = """
+_STATUS = """
        CASE WHEN l.done_on <= l.month_end AND l.done_on <= l.due_on THEN '已完成'
             WHEN l.done_on <= l.month_end THEN '逾期完成'
             WHEN l.due_on <= l.month_end THEN '未完成'
             ELSE '进行中' END AS status,
        l.due_on BETWEEN l.month_start AND l.month_end AS due_in_month"""
-    parts = []
-    joined = [r for r in chosen if r.scope != "monthly"]
-    owned = [r for r in chosen if r.scope == "monthly"]
-    if joined:
-        union = "\nUNION ALL\n".join(_candidates_sql(r, rules.path, start) for r in joined)
-        parts.append(f"""
-SELECT l.month, l.rule_id, l.client_id,
-       coalesce(cm.employee_id, c.employee_id) AS employee_id,
-       l.created_on, l.due_on, l.done_on,{status}
-FROM ({union}) AS l
+
+
+def _listed_sql(rule, rules_path: str, start: str | None, owner: bool) -> str:
+    """One rule's listed tasks with owner, status and due_in_month.
+
+    ``monthly`` rules bring their month and owner; ``active`` rules keep clients with a snapshot in
+    the month, owned by its manager; ``all`` rules are owned by the month's manager, else by the
+    client's current one — the rule's own ``employee_id`` column when it has one (``owner``),
+    else ``clients.employee_id``.
+    """
+    cand = _candidates_sql(rule, rules_path, start, owner=owner)
+    if rule.scope == "monthly":
+        return f"""
+SELECT l.month, l.rule_id, l.client_id, l.employee_id, l.created_on, l.due_on, l.done_on,{_STATUS}
+FROM ({cand}) AS l"""
+    if rule.scope == "active":
+        return f"""
+SELECT l.month, l.rule_id, l.client_id, cm.employee_id, l.created_on, l.due_on, l.done_on,{_STATUS}
+FROM ({cand}) AS l
+JOIN client_months AS cm ON cm.client_id = l.client_id AND cm.month = l.month"""
+    if owner:
+        return f"""
+SELECT l.month, l.rule_id, l.client_id, coalesce(cm.employee_id, l.fallback_owner) AS employee_id,
+       l.created_on, l.due_on, l.done_on,{_STATUS}
+FROM ({cand}) AS l
+LEFT JOIN client_months AS cm ON cm.client_id = l.client_id AND cm.month = l.month"""
+    return f"""
+SELECT l.month, l.rule_id, l.client_id, coalesce(cm.employee_id, c.employee_id) AS employee_id,
+       l.created_on, l.due_on, l.done_on,{_STATUS}
+FROM ({cand}) AS l
 JOIN clients AS c ON c.client_id = l.client_id
-LEFT JOIN client_months AS cm ON cm.client_id = l.client_id AND cm.month = l.month
-WHERE NOT l.active_only OR cm.client_id IS NOT NULL
-""")
-    for r in owned:
-        parts.append(f"""
-SELECT l.month, l.rule_id, l.client_id, l.employee_id, l.created_on, l.due_on, l.done_on,{status}
-FROM ({_candidates_sql(r, rules.path, start)}) AS l
-""")
-    return "\nUNION ALL\n".join(parts)
+LEFT JOIN client_months AS cm ON cm.client_id = l.client_id AND cm.month = l.month"""
+
+
+_EMPTY = (
+    "SELECT NULL::VARCHAR AS month, NULL::VARCHAR AS rule_id, NULL::VARCHAR AS client_id, "
+    "NULL::VARCHAR AS employee_id, NULL::DATE AS created_on, NULL::DATE AS due_on, "
+    "NULL::DATE AS done_on, NULL::VARCHAR AS status, NULL::BOOLEAN AS due_in_month WHERE false"
+)
+
+
+def task_list_sql(
+    rules: TaskRules, start: str | None, rule_ids: list[str] | None = None,
+    owners: frozenset[str] = frozenset(),
+) -> str:
+    """Every rule's listed tasks with owner, status and due_in_month (reads ``report_months``).
+    ``owners``: the ids of the rules whose query returns an ``employee_id`` column."""
+    chosen = [r for r in rules.rules if rule_ids is None or r.id in rule_ids]
+    if not chosen:
+        return _EMPTY
+    return "\nUNION ALL\n".join(_listed_sql(r, rules.path, start, r.id in owners) for r in chosen)
+
+
+def _rules_with_owner(con: duckdb.DuckDBPyConnection, rules: TaskRules, start: str | None) -> frozenset[str]:
+    """Ids of the ``all``-scope rules whose query has an ``employee_id`` column (planned, not run)."""
+    found = set()
+    for r in rules.rules:
+        if r.scope != "all":
+            continue
+        values = {**r.substitutions(), "window_start": SqlDate(start or "1900-01-01")}
+        cand = render_sql(r.sql, values, file=rules.path, entry=f"task rule {r.id!r}").strip().rstrip(";")
+        try:
+            cols = [d[0] for d in con.execute(f"SELECT * FROM ({cand}) AS raw LIMIT 0").description]
+        except duckdb.Error:
+            continue  # reported with the rule's name by create_task_list
+        if "employee_id" in cols:
+            found.add(r.id)
+    return frozenset(found)
 
 
 def create_task_list(
     con: duckdb.DuckDBPyConnection, rules: TaskRules, start: str | None,
     rule_ids: list[str] | None = None,
 ) -> None:
-    """(Re)create the temp table ``task_list`` for the months in ``report_months``.
+    """(Re)create the temp view ``task_list`` for the months in ``report_months``.
 
-    A failing rule query is reported as a SpecError naming tasks.yaml and the rule.
+    A view, not a table: each reader (the task measures, a task list) reads it once, and DuckDB
+    then aggregates the rows as they are listed instead of writing them first. A rule query that
+    does not bind is reported as a SpecError naming tasks.yaml and the rule.
     """
+    owners = _rules_with_owner(con, rules, start)
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE task_list AS {task_list_sql(rules, start, rule_ids)}")
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW task_list AS {task_list_sql(rules, start, rule_ids, owners)}"
+        )
     except duckdb.Error as exc:
-        for r in rules.rules:  # find the culprit
-            try:
-                con.execute(f"SELECT * FROM ({_candidates_sql(r, rules.path, start)}) LIMIT 0")
-            except duckdb.Error as one:
-                raise SpecError(f"task rule {r.id!r}: field 'sql': {one}", file=rules.path) from None
-        raise SpecError(f"task rules SQL failed: {exc}", file=rules.path) from None
+        raise failing_rule(con, rules, start) or SpecError(
+            f"task rules SQL failed: {exc}", file=rules.path) from None
+
+
+def read_task_list(
+    con: duckdb.DuckDBPyConnection, rules: TaskRules, start: str | None, sql: str, args: list | None = None
+) -> pd.DataFrame:
+    """Run ``sql`` (which reads the ``task_list`` view); a rule failing while its rows are read is
+    reported as a SpecError naming tasks.yaml and the rule."""
+    try:
+        return con.execute(sql, args or []).df()
+    except duckdb.Error as exc:
+        raise failing_rule(con, rules, start) or SpecError(
+            f"task rules SQL failed: {exc}", file=rules.path) from None
+
+
+def failing_rule(con: duckdb.DuckDBPyConnection, rules: TaskRules, start: str | None) -> SpecError | None:
+    """The error of the first rule whose query fails when run on its own (None when all run):
+    a SpecError naming tasks.yaml, the rule and its ``sql`` field."""
+    for r in rules.rules:
+        try:
+            con.execute(f"SELECT count(*) FROM ({_candidates_sql(r, rules.path, start)})").fetchall()
+        except duckdb.Error as one:
+            return SpecError(f"task rule {r.id!r}: field 'sql': {one}", file=rules.path)
+    return None
 
 
 def task_frame(
@@ -191,8 +252,9 @@ def task_frame(
 
     create_report_months(con, months)
     try:
-        create_task_list(con, rules, window_start(con), rule_ids)
-        return con.execute("SELECT * FROM task_list").df()
+        start = window_start(con)
+        create_task_list(con, rules, start, rule_ids)
+        return read_task_list(con, rules, start, "SELECT * FROM task_list")
     finally:
         drop_temp(con)
 
@@ -260,8 +322,10 @@ def tasks(
 
         create_report_months(con, [month])
         try:
-            create_task_list(con, rules, window_start(con), rule_ids)
-            df = con.execute(
+            start = window_start(con)
+            create_task_list(con, rules, start, rule_ids)
+            df = read_task_list(
+                con, rules, start,
                 f"""
                 SELECT t.*, e.employee_name, e.branch_id, c.client_name, c.phone, c.id_no
                 FROM task_list AS t
@@ -270,7 +334,7 @@ def tasks(
                 {where}
                 """,
                 args,
-            ).df()
+            )
         finally:
             drop_temp(con)
     names = {r.id: r.name for r in rules.rules}

@@ -196,6 +196,47 @@ def test_broken_rule_sql_names_file_and_rule(tiny_store, params_dir, tmp_path):
         tasks(tiny_store, "2026-10", params=params)
 
 
+
+def _edited_params(params_dir, tmp_path, old: str, new: str):
+    params = tmp_path / "parameters"
+    shutil.copytree(params_dir, params)
+    text = (params / "tasks.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (params / "tasks.yaml").write_text(text.replace(old, new), encoding="utf-8")
+    return params
+
+
+def test_rule_failing_at_run_time_names_file_and_rule(tiny_store, params_dir, tmp_path):
+    # binds fine, fails only when rows are read: the task list is a view, so the error surfaces
+    # inside the task measures' query and must still name the rule, not measures/tasks.sql
+    params = _edited_params(params_dir, tmp_path, "open_date + ${days}         AS due_on",
+                            "open_date + CAST(client_id AS INTEGER) AS due_on")
+    pattern = r"tasks\.yaml: task rule 'profile_completion': field 'sql'.*Conversion"
+    with pytest.raises(SpecError, match=pattern):
+        tasks(tiny_store, "2026-10", params=params)
+    with pytest.raises(SpecError, match=pattern):
+        indicators(tiny_store, "2026-10", "employee", params=params)
+
+
+def test_rule_without_owner_column_falls_back_to_clients(tiny_store, params_dir, tmp_path):
+    # employee_id in an `all` rule's query is optional: without it the owner of a client with no
+    # snapshot in the month comes from clients.employee_id, exactly as with it
+    params = _edited_params(params_dir, tmp_path, """      SELECT c.client_id,
+             c.employee_id,
+             c.lead_date""", """      SELECT c.client_id,
+             c.lead_date""")
+    text = (params / "tasks.yaml").read_text(encoding="utf-8")
+    (params / "tasks.yaml").write_text(
+        text.replace("GROUP BY c.client_id, c.employee_id, c.lead_date", "GROUP BY c.client_id, c.lead_date"),
+        encoding="utf-8")
+    seen = 0
+    for month in ("2026-08", "2026-09", "2026-10"):
+        want = tasks(tiny_store, month, rule="lead_followup", params=params_dir)
+        got = tasks(tiny_store, month, rule="lead_followup", params=params)
+        pd.testing.assert_frame_equal(got, want)
+        seen += len(want)
+    assert seen > 0
+
 # How many task rows each task-backed indicator counts, written out independently of task_rows:
 # due-based rates count the tasks due in the month (the denominator), coverage every quarterly task,
 # overdue tasks the numerator, profile completeness the clients missing from its numerator.
