@@ -281,7 +281,7 @@ def company_section(spec: AppraisalSpec, adv: pd.DataFrame, rfm_br: pd.DataFrame
         out["本月客户增值"] = [wan(x) for x in a["client_pnl"]]
         out["考察期客户增值"] = [wan(x) for x in a["client_pnl_window"]]
         out["平均MRAR"] = [pct(x) for x in a["mean_mrar"]]
-        pages["风险调整收益与考核级别"] = [
+        pages["考核级别"] = [
             table_widget(out),
             text("各营业部员工按考核级别计数（员工按同岗位 MRAR 排名与 Jensen α、T-M 回归的显著性评级）。",
                  css_class="perfkit-note")]
