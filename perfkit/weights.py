@@ -38,10 +38,9 @@ import numpy as np
 from perfkit.errors import SpecError
 
 #: Saaty's random consistency index RI by matrix order n = 1 … 10 (the mean CI of random reciprocal
-#: matrices): T. L. Saaty, *The Analytic Hierarchy Process*, McGraw-Hill, New York, 1980 (the RI table
-#: of chapter 1; the same values are in Saaty, "How to make a decision: the analytic hierarchy
-#: process", European Journal of Operational Research 48 (1990) 9–26, Table 2). Pinned: a CR
-#: computed by perfkit is CI / these values.
+#: matrices) as tabulated in T. L. Saaty, *The Analytic Hierarchy Process*, McGraw-Hill, New York,
+#: 1980. Pinned: every CR perfkit computes is CI / these values (later re-estimations differ in the
+#: second decimal; tests/test_weights.py checks Saaty's published drinks example, CR 0.022).
 RANDOM_INDEX = (0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49)
 #: Saaty's acceptance threshold: judgements with CR above it should be revised.
 CR_THRESHOLD = 0.1

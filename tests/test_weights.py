@@ -119,7 +119,7 @@ def _pairwise(names: list[str], pairs: dict[tuple[str, str], float]) -> np.ndarr
 
 def test_ahp_saaty_drinks_example():
     # Relative consumption of drinks in the United States: T. L. Saaty, "Decision making with the
-    # analytic hierarchy process", Int. J. Services Sciences 1(1), 2008, pp. 83–98 (Table 3).
+    # analytic hierarchy process", Int. J. Services Sciences 1(1), 2008, pp. 83–98.
     # The same matrix and result (weights rounded to 3 places, CR 0.022) are in the AHPy README
     # and its tests/test_compare.py (PhilipGriffith/AHPy, random_index='saaty').
     names = ["coffee", "wine", "tea", "beer", "soda", "milk", "water"]
