@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -95,24 +96,11 @@ def mrar(excess: np.ndarray | Iterable[float], gamma: float = 2.0, *, axis: int 
         raise SpecError(f"mrar: gamma must be ≥ 0; got {gamma}")
     if (er[~np.isnan(er)] <= -1).any():
         raise SpecError("mrar: excess returns must be > −1 (−100 %)")
-    with np.errstate(invalid="ignore", divide="ignore"), _quiet_nanmean():
+    with np.errstate(invalid="ignore", divide="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows without data: NaN on purpose
         if gamma == 0:
             return np.expm1(12.0 * np.nanmean(np.log1p(er), axis=axis))
         return np.nanmean((1.0 + er) ** (-gamma), axis=axis) ** (-12.0 / gamma) - 1.0
-
-
-class _quiet_nanmean:
-    """Silence numpy's "Mean of empty slice" for rows without data (they give NaN on purpose)."""
-
-    def __enter__(self):
-        import warnings
-
-        self._w = warnings.catch_warnings()
-        self._w.__enter__()
-        warnings.simplefilter("ignore", RuntimeWarning)
-
-    def __exit__(self, *exc):
-        self._w.__exit__(*exc)
 
 
 def rank_band(values: pd.Series, groups: pd.Series, top: float, bottom: float) -> pd.Series:
