@@ -109,9 +109,9 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
 
     Checked: indicators.yaml and measures/*.sql (fields, duplicate ids, unknown family, measure or
     unit …), tasks.yaml, scorecard.yaml (weight sums, unknown indicators, methods and method
-    parameters, targets, grades, stars …), import.yaml and run.yaml when present, and the SQL of
-    every measure and task rule against an empty store. With ``store`` the store is also opened and
-    its schema version checked.
+    parameters, targets, grades, stars …), appraisal.yaml (sections, advisor, rfm), import.yaml
+    and run.yaml when present, and the SQL of every measure and task rule against an empty store.
+    With ``store`` the store is also opened and its schema version checked.
     """
     from perfkit.catalog import load_catalog, load_task_rules
     from perfkit.scorecard import _catalog_info, scorecard_problems
@@ -132,6 +132,13 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
         _, sc_problems = _scorecard_without_catalog(params)
     for err in sc_problems:
         p = problem_from_error(err, str(params / "scorecard.yaml"))
+        if p not in problems:
+            problems.append(p)
+
+    from perfkit.appraisal import appraisal_problems
+
+    for err in appraisal_problems(params)[1]:
+        p = problem_from_error(err, str(params / "appraisal.yaml"))
         if p not in problems:
             problems.append(p)
 

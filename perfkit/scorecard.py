@@ -115,6 +115,17 @@ class DeductionSpec(_Model):
     floor: float = Field(default=70, ge=0, le=100)
     apply: Literal["multiply", "subtract", "none"] = "multiply"
     rules: dict[str, DeductionRule] = Field(default_factory=dict)
+    #: 奖励标准金 (元): one amount for everybody or {岗位: amount, default: amount}; the bonus is
+    #: standard × conduct score % (seed 003: 绩效奖金 = 奖励标准金 × 剩余积分%). None: no bonus shown.
+    bonus_standard: float | dict[str, float] | None = None
+
+    def standard_for(self, position: str | None) -> float | None:
+        """The standard bonus amount of a position (its own entry, else ``default``)."""
+        b = self.bonus_standard
+        if b is None or isinstance(b, int | float):
+            return None if b is None else float(b)
+        v = b.get(position or "", b.get("default"))
+        return None if v is None else float(v)
 
 
 class Scorecard(_Model):
@@ -340,6 +351,18 @@ def validate_scorecard(
                                        "unknown relation; known: " + ", ".join(RELATIONS)))
         if w < 0:
             problems.append(spec_error(f, "ability.relations", rel, f"weight must be ≥ 0; got {w}"))
+    b = sc.deductions.bonus_standard
+    if isinstance(b, dict):
+        for pos, amount in b.items():
+            if pos != "default" and pos not in POSITIONS:
+                problems.append(spec_error(f, "deductions.bonus_standard", pos,
+                                           "unknown position; known: default, " + ", ".join(POSITIONS)))
+            if amount < 0:
+                problems.append(spec_error(f, "deductions.bonus_standard", pos,
+                                           f"amount must be ≥ 0 元; got {amount:g}"))
+    elif b is not None and b < 0:
+        problems.append(spec_error(f, "deductions", "bonus_standard",
+                                   f"amount must be ≥ 0 元; got {b:g}"))
     c = sc.composite
     if not _weights_sum_ok(c.kpi + c.ability):
         problems.append(spec_error(f, "composite", "kpi",
@@ -671,12 +694,67 @@ def ability_scores(con, month: str, spec: AbilitySpec) -> pd.DataFrame:
            GROUP BY ALL""",
         [last],
     ).df()
+    res = relation_weighted(df, spec, ["employee_id", "review_period"])
+    return res.rename(columns={"score": "ability_score"}).drop(columns="relations")
+
+
+def ability_dimensions(con, month: str, spec: AbilitySpec) -> pd.DataFrame:
+    """The 360 ability score per employee × dimension (专业能力, 服务态度 …) of the latest review
+    period ended by ``month``: per dimension, the mean score of each relation weighted by
+    ``spec.relations`` renormalised over the relations that reviewed that dimension (a relation
+    with weight 0 or without reviews does not count). Columns employee_id, review_period, dimension,
+    score, relations (the relations that counted, e.g. "superior+peer")."""
+    last = latest_review_period(month)
+    df = con.execute(
+        """WITH r AS (SELECT * FROM reviews WHERE period <= ?),
+                latest AS (SELECT reviewee_id, max(period) AS period FROM r GROUP BY 1)
+           SELECT r.reviewee_id AS employee_id, r.period AS review_period, r.dimension, r.relation,
+                  avg(r.score) AS score
+           FROM r JOIN latest USING (reviewee_id, period)
+           GROUP BY ALL ORDER BY ALL""",
+        [last],
+    ).df()
+    return relation_weighted(df, spec, ["employee_id", "review_period", "dimension"])
+
+
+def relation_weighted(df: pd.DataFrame, spec: AbilitySpec, keys: list[str]) -> pd.DataFrame:
+    """Pure: rows of (keys…, relation, score) → one weighted score per key, the relation weights
+    renormalised over the relations present (weights in ``spec.relations``; unknown or 0 → left out).
+    A key whose relations all weigh 0 is absent."""
     w = {k: float(v) for k, v in spec.relations.items()}
-    df["w"] = df["relation"].map(w).fillna(0.0)
+    df = df.assign(w=df["relation"].map(w).fillna(0.0))
     df = df[df["w"] > 0]
-    g = df.assign(ws=df["w"] * df["score"]).groupby(["employee_id", "review_period"])
-    res = (g["ws"].sum() / g["w"].sum()).rename("ability_score").reset_index()
-    return res
+    g = df.assign(ws=df["w"] * df["score"]).groupby(keys, sort=True)
+    out = (g["ws"].sum() / g["w"].sum()).rename("score").reset_index()
+    rel = g["relation"].agg(lambda s: "+".join(r for r in w if r in set(s)))
+    out["relations"] = rel.to_numpy()
+    return out
+
+
+def incident_rows(con, month: str, spec: DeductionSpec) -> pd.DataFrame:
+    """The incidents behind the 百分制倒扣 of ``month``: every incident in the ``window_months``
+    months ending with ``month``, with the points it counts (YAML rule points, else its own) and
+    the rule's name. Columns employee_id, incident_id, incident_date, rule_code, rule_name, points,
+    note; ordered by employee and date."""
+    first = str(pd.Period(month, freq="M") - (spec.window_months - 1))
+    start, _ = _month_bounds(first)
+    _, end = _month_bounds(month)
+    inc = con.execute(
+        """SELECT employee_id, incident_id, incident_date, rule_code, points, note FROM incidents
+           WHERE incident_date BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)
+           ORDER BY employee_id, incident_date, incident_id""",
+        [start, end],
+    ).df()
+    inc["points"] = inc["rule_code"].map({k: r.points for k, r in spec.rules.items()}
+                                         ).fillna(inc["points"]).astype(float)
+    inc.insert(4, "rule_name", inc["rule_code"].map({k: r.name for k, r in spec.rules.items()}))
+    return inc
+
+
+def deduction_bonus(conduct_score: pd.Series, standard: pd.Series) -> pd.Series:
+    """绩效奖金 = 奖励标准金 × 剩余积分 % (seed 003): ``standard`` (元) × ``conduct_score`` / 100.
+    A missing conduct score counts as 100 (no incidents); a missing standard gives no bonus (NaN)."""
+    return standard * conduct_score.fillna(100.0) / 100.0
 
 
 def conduct_scores(con, month: str, spec: DeductionSpec) -> pd.DataFrame:

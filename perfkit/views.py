@@ -19,7 +19,8 @@ from typing import Any
 import ipywidgets as widgets
 import pandas as pd
 
-from perfkit import charts
+from perfkit import appraisal_views, charts
+from perfkit.appraisal import load_appraisal
 from perfkit.catalog import Catalog, find_params, load_catalog
 from perfkit.charts import DASH, format_number
 from perfkit.errors import RequestError
@@ -272,6 +273,19 @@ class CompanyReport(_Report):
     def tables(self) -> widgets.Widget:
         return tabs({name: table_widget(df) for name, df in self.stat.items()})
 
+    def appraisal_data(self) -> dict[str, pd.DataFrame]:
+        """考核方法 data: branch-level frames only (see :mod:`perfkit.appraisal_views`)."""
+        return appraisal_views.company_frames(self.db, self.month, self.params,
+                                              load_appraisal(self.params))
+
+    def appraisal(self) -> widgets.Widget:
+        """考核方法: per branch, its employees' action levels and its clients by RFM class."""
+        spec = load_appraisal(self.params)
+        data = appraisal_views.company_frames(self.db, self.month, self.params, spec)
+        names = dict(zip(self.scores["entity_id"], self.scores["entity_name"], strict=True))
+        return appraisal_views.company_section(spec, data.get("advisor_branch", pd.DataFrame()),
+                                               data.get("rfm_branch", pd.DataFrame()), names)
+
 
 @dataclass
 class BranchReport(_Report):
@@ -336,6 +350,18 @@ class BranchReport(_Report):
     def tables(self) -> widgets.Widget:
         return tabs({name: table_widget(df) for name, df in self.stat.items()})
 
+    def appraisal_data(self) -> dict[str, pd.DataFrame]:
+        """考核方法 data of the branch's own employees (no client rows)."""
+        return appraisal_views.branch_frames(self.db, self.month, self.params, self.branch_id,
+                                             load_appraisal(self.params))
+
+    def appraisal(self) -> widgets.Widget:
+        """考核方法 per employee: ability, deductions and bonus (with the incidents), risk-adjusted
+        figures with the action level, clients by RFM class."""
+        spec = load_appraisal(self.params)
+        data = appraisal_views.branch_frames(self.db, self.month, self.params, self.branch_id, spec)
+        return appraisal_views.branch_section(spec, data["staff"], data)
+
 
 @dataclass
 class EmployeeReport(_Report):
@@ -381,6 +407,32 @@ class EmployeeReport(_Report):
     def movement(self) -> widgets.Widget:
         """Why the score moved since last month: the change attributed to indicators."""
         return why_moved(self.score, self.breakdown)
+
+    def appraisal_data(self) -> dict[str, pd.DataFrame]:
+        """考核方法 data of this employee only (his rows, his clients)."""
+        return appraisal_views.employee_frames(self.db, self.month, self.params, self.employee_id,
+                                               load_appraisal(self.params))
+
+    def appraisal(self) -> widgets.Widget:
+        """考核方法: his ability score, deductions and bonus with the incidents behind them, his
+        risk-adjusted figures with the action level, his clients by RFM class with the service."""
+        from perfkit.scorecard import load_scorecard
+
+        spec = load_appraisal(self.params)
+        d = appraisal_views.employee_frames(self.db, self.month, self.params, self.employee_id,
+                                            spec)
+        av = appraisal_views
+        pages: dict[str, widgets.Widget] = {}
+        if spec.enabled("ability"):
+            pages["ability"] = av.ability_page(d["ability"], d["ability_dimensions"])
+        if spec.enabled("conduct"):
+            floor = load_scorecard(self.params).deductions.floor
+            pages["conduct"] = av.conduct_page(d["conduct"], d["incidents"], floor)
+        if spec.enabled("advisor"):
+            pages["advisor"] = av.advisor_page(d["advisor"])
+        if spec.enabled("rfm"):
+            pages["rfm"] = av.rfm_page(d["rfm_clients"], spec.rfm.services)
+        return av.employee_section(spec, pages)
 
 
 # ── employee score pieces (used by branch and employee reports) ────────────────────────────────

@@ -150,3 +150,44 @@ def test_run_config_bad_field(params):
     p = _only(check(params))
     assert p.file.endswith("run.yaml") and p.field == "workers"
     assert "got 'many'" in p.message
+
+
+def test_appraisal_problems_name_file_entry_and_field(params):
+    ap = params / "appraisal.yaml"
+    _edit(ap, "  peer_group: position", "  peer_group: team")
+    _edit(ap, "  min_months: 12 ", "  min_months: 18 ")
+    _edit(ap, "  jensen_confidence: 0.975", "  jensen_confidence: 1.5")
+    _edit(ap, "  core_assets: 500000", "  core_assets: 9000000")
+    _edit(ap, "  rfm: true ", "  rmf: true ")
+    problems = check(params)
+    got = {(Path(p.file).name, p.entry, p.field): p.message for p in problems}
+    # pydantic problems come first and stop the rule checks
+    assert got[("appraisal.yaml", "advisor", "jensen_confidence")] == (
+        "Input should be less than 1")
+    assert got[("appraisal.yaml", "sections", "rmf")] == "unknown field"
+    assert len(problems) == 2
+    _edit(ap, "  jensen_confidence: 1.5", "  jensen_confidence: 0.975")
+    _edit(ap, "  rmf: true ", "  rfm: true ")
+    _edit(ap, "    资产管理类: 资产", "    资产类: 资产")
+    got = {(Path(p.file).name, p.entry, p.field): p.message for p in check(params)}
+    assert got == {
+        ("appraisal.yaml", "advisor", "peer_group"):
+            "unknown peer group 'team'; allowed: position, level, branch_id, all",
+        ("appraisal.yaml", "advisor", "min_months"):
+            "min_months (18) cannot exceed window_months (12)",
+        ("appraisal.yaml", "rfm", "core_assets"):
+            "core_assets (9e+06 元) must be below vip_assets (5e+06 元)",
+        ("appraisal.yaml", "rfm.services", "资产类"):
+            "unknown class; known: 咨询依托类, 咨询依托类·R↑F↓, 咨询依托类·R↓F↑, 自主决策类, 资产管理类",
+    }
+
+
+def test_deduction_bonus_standard_is_checked(params):
+    _edit(params / "scorecard.yaml", "bonus_standard: {营业部负责人: 1500,",
+          "bonus_standard: {营业部经理: 1500, 客户经理: -5,")
+    got = {(Path(p.file).name, p.entry, p.field): p.message for p in check(params)}
+    assert got == {
+        ("scorecard.yaml", "deductions.bonus_standard", "营业部经理"):
+            "unknown position; known: default, 客户经理, 理财顾问, 投资顾问, 营业部负责人",
+        ("scorecard.yaml", "deductions.bonus_standard", "客户经理"): "amount must be ≥ 0 元; got -5",
+    }

@@ -472,6 +472,70 @@ def test_masked_phones_shown_in_task_lists(batch: Path, truth: dict[str, Any]) -
         assert re.search(r"1[0-9]{2}\*{4}[0-9]{4}", text), branch
 
 
+def _cells(frames: dict[str, Any]) -> str:
+    """Every value of every frame as one text (to scan for names)."""
+    return "\n".join(df.astype(str).to_csv(index=False) for df in frames.values())
+
+
+def test_appraisal_data_is_scoped(store: Path, truth: dict[str, Any]) -> None:
+    """考核方法: an employee's frames hold only his rows and his clients; a branch's only its own
+    employees and no client rows; the company's only branch rows (no employee at all)."""
+    from perfkit.views import BranchReport, CompanyReport, EmployeeReport
+
+    names = truth["employees"]
+    emp = _busiest_employee(truth)
+    data = EmployeeReport(MONTH, db=store, params=PARAMS, employee_id=emp).appraisal_data()
+    assert set(data) == {"ability", "ability_dimensions", "conduct", "incidents", "advisor",
+                         "rfm_clients"}
+    for name, df in data.items():
+        assert set(df["employee_id"]) <= {emp}, name
+    assert not data["conduct"].empty and not data["rfm_clients"].empty
+    assert set(data["rfm_clients"]["client_id"]) <= truth["own"][emp]
+    mine = [names[emp], *(truth["client_name"][c] for c in truth["own"][emp])]
+    text_ = _cells(data)
+    assert [n for e, n in names.items() if e != emp and n in text_
+            and not any(n in m for m in mine)] == []
+
+    branch = truth["emp_branch"][emp]
+    staff = {e for e, b in truth["emp_branch"].items() if b == branch}
+    data = BranchReport(MONTH, db=store, params=PARAMS, branch_id=branch).appraisal_data()
+    for name, df in data.items():
+        assert set(df["employee_id"]) <= staff, name
+        assert "client_id" not in df.columns, name
+    assert set(data["staff"]["employee_id"]) == staff & truth["active"]
+    others = [n for e, n in names.items() if e not in staff
+              and not any(n in names[s] for s in staff)]
+    assert [n for n in others if n in _cells(data)] == []
+
+    data = CompanyReport(MONTH, db=store, params=PARAMS).appraisal_data()
+    assert set(data) == {"advisor_branch", "rfm_branch"}
+    for name, df in data.items():
+        assert "employee_id" not in df.columns and "client_id" not in df.columns, name
+        assert set(df["branch_id"]) == set(truth["branches"]), name
+    assert [n for n in names.values() if n in _cells(data)] == []
+
+
+def test_appraisal_sections_switch_off(store: Path, truth: dict[str, Any], tmp_path: Path) -> None:
+    from perfkit.views import CompanyReport, EmployeeReport
+
+    params = tmp_path / "parameters"
+    shutil.copytree(PARAMS, params)
+    ap = params / "appraisal.yaml"
+    ap.write_text(ap.read_text(encoding="utf-8").replace("  rfm: true", "  rfm: false"),
+                  encoding="utf-8")
+    emp = _busiest_employee(truth)
+    rep = EmployeeReport(MONTH, db=store, params=params, employee_id=emp)
+    assert "rfm_clients" not in rep.appraisal_data()
+    assert list(rep.appraisal().titles) == ["能力评价（360度）", "行为扣分与绩效奖金", "风险调整收益评价"]
+    for section in ("ability", "conduct", "advisor"):
+        ap.write_text(ap.read_text(encoding="utf-8").replace(f"  {section}: true",
+                                                             f"  {section}: false"),
+                      encoding="utf-8")
+    assert rep.appraisal_data() == {}
+    assert "均已在 parameters/appraisal.yaml 中关闭" in rep.appraisal().value
+    assert "均已在" in CompanyReport(MONTH, db=store, params=params).appraisal().value
+
+
 # ------------------------------------------------------------------------------ 3. hostile names
 @pytest.fixture(scope="module")
 def hostile(store: Path, truth: dict[str, Any],
