@@ -165,9 +165,11 @@ register("stat_tables.branch", _branch_tables, scope=("branch_id",))
 # ── fingerprint and location ────────────────────────────────────────────────────────────────────
 
 
-def fingerprint(store: StoreLike, month: str, params: str | Path) -> str:
+def fingerprint(store: StoreLike, month: str, params: str | Path,
+                store_sha: str | None = None) -> str:
     """The snapshot's input fingerprint: store content for ``month`` and before, parameters files,
-    perfkit version (code digest) and the registered frames."""
+    perfkit version (code digest) and the registered frames. ``store_sha``: the store's
+    :func:`~perfkit.batch.fingerprint.store_fingerprint` for ``month`` when already computed."""
     from perfkit.batch.fingerprint import (
         parameter_files,
         perfkit_fingerprint,
@@ -176,8 +178,9 @@ def fingerprint(store: StoreLike, month: str, params: str | Path) -> str:
     )
     from perfkit.store import connect
 
-    with connect(store) as con:
-        store_sha = store_fingerprint(con, month)
+    if store_sha is None:
+        with connect(store) as con:
+            store_sha = store_fingerprint(con, month)
     return sha256_json({
         "format": FORMAT,
         "month": month,
@@ -233,6 +236,7 @@ def build(
     root: str | Path | None = None,
     force: bool = False,
     progress: Callable[[str], None] | None = None,
+    store_sha: str | None = None,
 ) -> Path:
     """Build (or reuse) the snapshot of ``month`` and return its folder.
 
@@ -243,15 +247,16 @@ def build(
     """
     from perfkit.catalog import find_params
     from perfkit.indicators import check_month
-    from perfkit.store import connect
+    from perfkit.store import connect, default_db
 
     params = Path(find_params(params)).resolve()
     say = progress or log.info
+    store = default_db() if store is None else store
     store_arg = Path(store).resolve() if isinstance(store, str | os.PathLike) else store
     with connect(store_arg) as con:
         check_month(con, month)
     t0 = time.perf_counter()
-    fp = fingerprint(store_arg, month, params)
+    fp = fingerprint(store_arg, month, params, store_sha)
     base = Path(root) if root is not None else default_root(store_arg)
     final = base / f"{month}-{fp[:16]}"
     if not force and _valid(final, fp):
