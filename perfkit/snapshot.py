@@ -242,7 +242,8 @@ def build(
 
     A complete snapshot with the same fingerprint is reused unless ``force``; otherwise every
     registered frame is produced into a temporary folder that is renamed into place when complete
-    (an error leaves nothing behind). Older snapshots of the month are removed afterwards.
+    (an error leaves nothing behind). Older snapshots of the month from the same store and
+    parameters folder are removed afterwards.
     ``progress`` receives one line per frame.
     """
     from perfkit.catalog import find_params
@@ -297,11 +298,23 @@ def build(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    for old in base.glob(f"{month}-*"):
-        if old != final and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
+    _remove_stale(base, month, final, meta)
     say(f"snapshot {month}: built in {time.perf_counter() - t0:.1f}s ({final})")
     return final
+
+
+def _remove_stale(base: Path, month: str, final: Path, meta: dict[str, Any]) -> None:
+    """Remove the other snapshots of ``month`` built from the same store and parameters folder
+    (their inputs have changed since); snapshots of other stores sharing the folder stay."""
+    for old in base.glob(f"{month}-*"):
+        if old == final or not old.is_dir():
+            continue
+        try:
+            other = json.loads((old / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if other.get("store") == meta["store"] and other.get("params") == meta["params"]:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 # ── read ────────────────────────────────────────────────────────────────────────────────────────
