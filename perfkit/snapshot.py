@@ -13,7 +13,7 @@ Frames come from a registry of named producers ``f(store, month, params) -> Data
 mapping ``{part title: DataFrame}``), each declaring the columns that scope it (entity, branch or
 employee ids). Another module adds its frames with one line::
 
-    snapshot.register("appraisal.employee", appraisal_frame, scope=("employee_id", "branch_id"))
+    snapshot.register("appraisal.employee", appraisal_frame, scope=("branch_id", "employee_id"))
 
 Readers take only their slice: :meth:`Snapshot.read` filters the Parquet file by the scope columns
 at read time (row groups of other entities are skipped by their statistics, the rest filtered row by
@@ -48,6 +48,8 @@ FORMAT = 1
 ENV = "PERFKIT_SNAPSHOT"
 #: rows per Parquet row group: small enough that a sliced read skips most of a large frame
 ROW_GROUP = 20_000
+#: temporary build folders older than this are leftovers of a killed build and are removed
+STALE_TEMP_SECONDS = 6 * 3600
 
 Producer = Callable[[StoreLike, str, Path], "pd.DataFrame | Mapping[str, pd.DataFrame]"]
 
@@ -152,12 +154,12 @@ def _branch_tables(store: StoreLike, month: str, params: Path) -> dict[str, pd.D
 
 
 for _level, _scope in (("company", ()), ("branch", ("entity_id",)),
-                       ("employee", ("entity_id", "parent_id"))):
+                       ("employee", ("parent_id", "entity_id"))):
     register(f"indicators.{_level}", _indicators(_level), scope=_scope,
              encode=_encode_history, decode=_decode_history)
 register("scores.branch", _branch_scores, scope=("entity_id",))
-register("scorecard.employee", _employee_scorecard, scope=("entity_id", "parent_id"))
-register("tasks", _tasks, scope=("employee_id", "branch_id"))
+register("scorecard.employee", _employee_scorecard, scope=("parent_id", "entity_id"))
+register("tasks", _tasks, scope=("branch_id", "employee_id"))
 register("stat_tables.company", _company_tables)
 register("stat_tables.branch", _branch_tables, scope=("branch_id",))
 
@@ -223,7 +225,9 @@ def _write(df: pd.DataFrame, path: Path, spec: FrameSpec, where: str) -> None:
                         f"from the producer's result")
     if spec.encode is not None:
         df = spec.encode(df)
-    if spec.scope:  # contiguous entities: row-group statistics let a sliced read skip the rest
+    # contiguous entities (scope columns coarsest first, e.g. branch then employee): the row-group
+    # statistics let a sliced read skip the row groups of other branches and employees
+    if spec.scope:
         df = df.sort_values(list(spec.scope), kind="stable")
     df.reset_index(drop=True).to_parquet(path, index=False, row_group_size=ROW_GROUP)
 
@@ -264,6 +268,9 @@ def build(
         say(f"snapshot {month}: up to date ({final})")
         return final
     base.mkdir(parents=True, exist_ok=True)
+    for left in base.glob(".*.tmp"):  # left by a killed build (a build takes minutes, not hours)
+        if left.is_dir() and time.time() - left.stat().st_mtime > STALE_TEMP_SECONDS:
+            shutil.rmtree(left, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=base))
     frames: dict[str, Any] = {}
     try:
