@@ -427,7 +427,7 @@ class SnapshotSource:
         if branch is not None:
             where["parent_id" if level == "employee" else "entity_id"] = branch
         df = self.snap.read(f"indicators.{level}", **where)
-        if df.empty and where:
+        if df.empty and entity is not None:  # absent this month, or unknown (the store says which)
             return self.direct.indicators(level, entity=entity, branch=branch)
         return df
 
