@@ -65,6 +65,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_demo.py
 	$(BIN)/python bench/bench_indicators.py
 	$(BIN)/python bench/bench_batch.py --max-jobs 24
+	$(BIN)/python bench/bench_snapshot.py
 
 clean:
 	rm -rf $(VENV) node_modules data output/20*

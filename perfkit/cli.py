@@ -203,6 +203,14 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_snapshot(args: argparse.Namespace) -> int:
+    from perfkit.snapshot import build
+
+    path = build(args.db, args.month, args.params, root=args.root, force=args.force)
+    print(path)
+    return 0
+
+
 def _print_counts(db: Path, counts: dict[str, int]) -> None:
     print(f"store {db}")
     width = max(len(k) for k in counts)
@@ -309,6 +317,22 @@ def build_parser() -> argparse.ArgumentParser:
     from perfkit.batch import add_cli
 
     add_cli(sub)
+
+    p = sub.add_parser(
+        "snapshot", help="compute a month's report data once (the batch's month snapshot)",
+        description="Compute everything the role reports of a month need, for every entity, and "
+        "keep it as Parquet files in a folder keyed by the input fingerprint (store content, "
+        "parameters files, perfkit version). An up-to-date snapshot is reused; prints its folder. "
+        "perfkit run builds it itself; this command builds it ahead or alone.")
+    _add_db(p)
+    p.add_argument("--month", type=_month, required=True, help="month YYYY-MM")
+    p.add_argument("--params", type=Path, default=None,
+                   help="parameters folder (default: parameters/ here or in a parent folder)")
+    p.add_argument("--root", type=Path, default=None, metavar="DIR",
+                   help="folder of snapshots (default: $PERFKIT_CACHE/snapshots, else "
+                   ".perfkit-cache/snapshots beside the store)")
+    p.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    p.set_defaults(func=cmd_snapshot)
 
     p = sub.add_parser("check", help="validate every parameters file",
                        description="Validate every parameters file; each problem names file, entry "

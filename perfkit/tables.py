@@ -105,8 +105,8 @@ def _column(agg: pd.DataFrame, catalog: Catalog, kind: str, key: str, scale: flo
 
 def _label(agg: pd.DataFrame, names: dict[str, str], level: str, total: bool) -> pd.DataFrame:
     id_col, name_col = ("营业部编号", "营业部") if level == "branch" else ("员工编号", "员工姓名")
-    if total:
-        return pd.DataFrame({id_col: [TOTAL], name_col: [""]})
+    if total:  # one 合计 row per aggregated row (the company, or each branch)
+        return pd.DataFrame({id_col: [TOTAL] * len(agg), name_col: [""] * len(agg)})
     return pd.DataFrame({id_col: agg["entity_id"], name_col: agg["entity_id"].map(names)})
 
 
@@ -126,6 +126,48 @@ def stat_tables(
     Raises RequestError for a month outside the data or an unknown branch.
     """
     rows_level = _grain(level, entity)
+    catalog, people, branches, frame = _load(store, month, params, entity)
+    names = (
+        dict(zip(branches["branch_id"], branches["branch_name"], strict=True))
+        if rows_level == "branch"
+        else dict(zip(people["employee_id"], people["employee_name"], strict=True))
+    )
+    rows = aggregate_measures(frame, people, rows_level)
+    if rows_level == "employee":
+        rows = _shown_employees(rows, people, month, entity)
+    total = aggregate_measures(frame, people, "company")
+    out = _assemble(catalog, rows_level, rows, names, total)
+    log.info("statistical tables %s %s %s: %d rows each", month, level, entity or "", len(rows) + 1)
+    return out
+
+
+def branch_stat_tables(
+    store: StoreLike, month: str, *, params: str | Path = "parameters"
+) -> dict[str, pd.DataFrame]:
+    """``stat_tables(level="branch", entity=b)`` of every branch ``b`` at once, from one measure
+    frame and one task list: the same tables with a leading ``branch_id`` column; each branch's
+    rows (its employees, then its 合计 row) are contiguous and in the order the single-branch call
+    gives them. For the month snapshot (:mod:`perfkit.snapshot`)."""
+    catalog, people, _, frame = _load(store, month, params, None)
+    names = dict(zip(people["employee_id"], people["employee_name"], strict=True))
+    rows = _shown_employees(aggregate_measures(frame, people, "employee"), people, month, None)
+    rows = rows[rows["parent_id"].notna()]
+    totals = aggregate_measures(frame, people, "branch")
+    totals = totals[totals["entity_id"].notna()]
+    out = _assemble(catalog, "employee", rows, names, totals)
+    keys = pd.concat([rows["parent_id"], totals["entity_id"]], ignore_index=True).to_numpy()
+    for title, df in out.items():
+        df.insert(0, "branch_id", keys)
+        out[title] = df.sort_values("branch_id", kind="stable").reset_index(drop=True)
+    log.info("statistical tables %s of %d branches", month, totals["entity_id"].nunique())
+    return out
+
+
+def _load(
+    store: StoreLike, month: str, params: str | Path, entity: str | None
+) -> tuple[Catalog, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(catalog, employees, branches, measure frame with the routine-work counts as ``_r_*``
+    columns), the frame restricted to the employees of branch ``entity`` when given."""
     catalog = load_catalog(params)
     with connect(store) as con:
         check_month(con, month)
@@ -145,28 +187,30 @@ def stat_tables(
     frame = frame.merge(_routine_counts(tl, rules), on="employee_id", how="left")
     extra = [c for c in frame.columns if c.startswith("_r_")]
     frame[extra] = frame[extra].fillna(0.0)
+    return catalog, people, branches, frame
 
-    names = (
-        dict(zip(branches["branch_id"], branches["branch_name"], strict=True))
-        if rows_level == "branch"
-        else dict(zip(people["employee_id"], people["employee_name"], strict=True))
-    )
-    rows = aggregate_measures(frame, people, rows_level)
-    if rows_level == "employee":
-        rows = rows[(rows.drop(columns=["entity_id", "parent_id", "month"]) != 0).any(axis=1)
-                    | rows["entity_id"].isin(_employed(people, month, entity))]
-    total = aggregate_measures(frame, people, "company")
+
+def _shown_employees(rows: pd.DataFrame, people: pd.DataFrame, month: str,
+                     branch: str | None) -> pd.DataFrame:
+    """Employee rows with any non-zero figure or employed during the month."""
+    return rows[(rows.drop(columns=["entity_id", "parent_id", "month"]) != 0).any(axis=1)
+                | rows["entity_id"].isin(_employed(people, month, branch))]
+
+
+def _assemble(catalog: Catalog, rows_level: str, rows: pd.DataFrame, names: dict[str, str],
+              totals: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The five tables: ``rows`` labelled with ``names``, then one 合计 row per row of ``totals``."""
+    rules = catalog.tasks.rules if catalog.tasks else ()
     out: dict[str, pd.DataFrame] = {}
     for title, spec in {**TABLES, ROUTINE: _routine_spec(rules)}.items():
         parts = []
-        for agg, is_total in ((rows, False), (total, True)):
+        for agg, is_total in ((rows, False), (totals, True)):
             body = _label(agg, names, rows_level, is_total).reset_index(drop=True)
             for header, kind, key, scale in spec:
                 col = _column(agg, catalog, kind, key, scale).to_numpy()
                 body[header] = col.astype("int64") if (kind == "m" and scale == 1) else col
             parts.append(body)
         out[title] = pd.concat(parts, ignore_index=True)
-    log.info("statistical tables %s %s %s: %d rows each", month, level, entity or "", len(rows) + 1)
     return out
 
 

@@ -1,7 +1,8 @@
 """The three role views (总部 / 营业部 / 员工) as widgets, for the notebooks in ``notebooks/``.
 
 Each report class loads its data once (through the public API: indicators, scores, breakdown, tasks,
-stat_tables) and offers one method per section; a notebook displays them in order. Every drill-down
+stat_tables — or its own slice of a month snapshot, :mod:`perfkit.snapshot`, in the batch) and offers
+one method per section; a notebook displays them in order. Every drill-down
 is pre-computed and switched in the browser (:func:`perfkit.widgets.drilldown`), so the exported HTML
 needs no kernel. Scoping is a security rule and lives here: a report only loads what its role may see
 (the company report knows branches, never employees; a branch report knows its own employees and the
@@ -24,11 +25,9 @@ from perfkit.appraisal import load_appraisal
 from perfkit.catalog import Catalog, find_params, load_catalog
 from perfkit.charts import DASH, format_number
 from perfkit.errors import RequestError
-from perfkit.indicators import indicators
-from perfkit.scorecard import scorecard, scores
+from perfkit.snapshot import source
 from perfkit.store import StoreLike, default_db
-from perfkit.tables import stat_tables
-from perfkit.tasks import rows_behind, tasks
+from perfkit.tasks import rows_behind
 from perfkit.widgets import drilldown, tabs, text
 from perfkit.widgets import table as table_widget
 
@@ -205,6 +204,9 @@ class _Report:
     month: str
     db: StoreLike | None = None
     params: str | Path | None = None
+    #: a month snapshot folder (:mod:`perfkit.snapshot`) to read this report's slice from; None:
+    #: ``$PERFKIT_SNAPSHOT`` when set, else everything is computed from the store
+    snapshot: str | Path | None = field(default=None, kw_only=True)
     catalog: Catalog = field(init=False)
 
     def __post_init__(self) -> None:
@@ -213,6 +215,7 @@ class _Report:
         self.params = find_params(self.params)
         charts.setup()
         self.catalog = load_catalog(self.params)
+        self.data = source(self.db, self.month, self.params, self.snapshot)
 
     def indicator_notes(self) -> widgets.Widget:
         return indicator_notes(self.catalog)
@@ -227,10 +230,11 @@ class CompanyReport(_Report):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.company = indicators(self.db, self.month, "company", params=self.params)
-        self.branches = indicators(self.db, self.month, "branch", params=self.params)
-        self.scores = scores(self.db, self.month, "branch", params=self.params)
-        self.stat = stat_tables(self.db, self.month, "company", params=self.params)
+        d = self.data
+        self.company = d.indicators("company")
+        self.branches = d.indicators("branch")
+        self.scores = d.scores("branch")
+        self.stat = d.stat_tables("company")
 
 
     def indicators(self) -> widgets.Widget:
@@ -295,15 +299,15 @@ class BranchReport(_Report):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        p, m, db = self.params, self.month, self.db
-        self.branch = indicators(db, m, "branch", entity=self.branch_id, params=p)
-        _check_month_rows(self.branch, f"branch {self.branch_id} in {m}")
+        d, b = self.data, self.branch_id
+        self.branch = d.indicators("branch", entity=b)
+        _check_month_rows(self.branch, f"branch {b} in {self.month}")
         self.name = str(self.branch["entity_name"].iloc[0])
-        self.company = indicators(db, m, "company", params=p)
-        self.employees = indicators(db, m, "employee", branch=self.branch_id, params=p)
-        self.scores, self.breakdown = scorecard(db, m, "employee", entity=self.branch_id, params=p)
-        self.tasks = tasks(db, m, level="branch", entity=self.branch_id, params=p)
-        self.stat = stat_tables(db, m, "branch", entity=self.branch_id, params=p)
+        self.company = d.indicators("company")
+        self.employees = d.indicators("employee", branch=b)
+        self.scores, self.breakdown = d.scorecard("employee", entity=b)
+        self.tasks = d.tasks("branch", entity=b)
+        self.stat = d.stat_tables("branch", entity=b)
 
 
     def indicators(self) -> widgets.Widget:
@@ -371,12 +375,12 @@ class EmployeeReport(_Report):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        p, m, db, e = self.params, self.month, self.db, self.employee_id
-        self.rows = indicators(db, m, "employee", entity=e, params=p)
-        _check_month_rows(self.rows, f"employee {e} in {m}")
+        d, e = self.data, self.employee_id
+        self.rows = d.indicators("employee", entity=e)
+        _check_month_rows(self.rows, f"employee {e} in {self.month}")
         self.name = str(self.rows["entity_name"].iloc[0])
-        self.score, self.breakdown = scorecard(db, m, "employee", entity=e, params=p)
-        self.tasks = tasks(db, m, level="employee", entity=e, params=p)
+        self.score, self.breakdown = d.scorecard("employee", entity=e)
+        self.tasks = d.tasks("employee", entity=e)
 
 
     def summary(self) -> widgets.Widget:

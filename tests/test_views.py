@@ -172,6 +172,20 @@ def batch(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
+def batch_direct(store: Path, truth: dict[str, Any],
+                 tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The company, one branch and its busiest employee rendered without the month snapshot."""
+    from perfkit.batch import run
+
+    emp = _busiest_employee(truth)
+    out = tmp_path_factory.mktemp("views_direct")
+    summary = run(MONTH, only=["company", truth["emp_branch"][emp], emp], workers=2, db=store,
+                  out=out, params=PARAMS, notebooks_dir=NOTEBOOKS, progress="off", snapshot=False)
+    assert summary.failed == 0, summary.errors
+    return out / MONTH
+
+
+@pytest.fixture(scope="module")
 def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Session]:
     with browser(tmp_path_factory.mktemp("chromium")) as s:
         yield s
@@ -389,48 +403,47 @@ def _names_in(text: str, names: dict[str, str], skip: set[str]) -> list[str]:
     return [f"{k} {n}" for k, n in names.items() if k not in skip and n in text]
 
 
-def test_employee_files_are_scoped(batch: Path, truth: dict[str, Any]) -> None:
+def _check_employee_file(batch: Path, truth: dict[str, Any], emp: str) -> None:
     names = truth["employees"]
-    for emp in sorted(truth["active"]):
-        text = _decoded(batch / "employees" / f"{emp}.html")
-        own = truth["own"][emp]
-        assert emp in text and names[emp] in text
-        assert set(EMP_RE.findall(text)) == {emp}
-        # a name may legitimately equal (or be part of) his own name or one of his clients' names
-        mine = [names[emp], *(truth["client_name"][c] for c in own)]
-        others = {e: n for e, n in names.items()
-                  if e != emp and not any(n in m for m in mine)}
-        assert _names_in(text, others, set()) == [], emp
-        shown = set(CLIENT_RE.findall(text))
-        assert bool(shown) == bool(own), emp  # the scan is not vacuous: his clients are listed
-        foreign = shown - own
-        assert foreign == set(), (emp, sorted(foreign)[:5])
-        other_branches = {b: n for b, n in truth["branches"].items()
-                          if b != truth["emp_branch"][emp]}
-        assert _names_in(text, other_branches, set()) == [], emp
+    text = _decoded(batch / "employees" / f"{emp}.html")
+    own = truth["own"][emp]
+    assert emp in text and names[emp] in text
+    assert set(EMP_RE.findall(text)) == {emp}
+    # a name may legitimately equal (or be part of) his own name or one of his clients' names
+    mine = [names[emp], *(truth["client_name"][c] for c in own)]
+    others = {e: n for e, n in names.items()
+              if e != emp and not any(n in m for m in mine)}
+    assert _names_in(text, others, set()) == [], emp
+    shown = set(CLIENT_RE.findall(text))
+    assert bool(shown) == bool(own), emp  # the scan is not vacuous: his clients are listed
+    foreign = shown - own
+    assert foreign == set(), (emp, sorted(foreign)[:5])
+    other_branches = {b: n for b, n in truth["branches"].items()
+                      if b != truth["emp_branch"][emp]}
+    assert _names_in(text, other_branches, set()) == [], emp
 
 
-def test_branch_files_are_scoped(batch: Path, truth: dict[str, Any]) -> None:
+def _check_branch_file(batch: Path, truth: dict[str, Any], branch: str) -> None:
     names = truth["employees"]
-    for branch, bname in truth["branches"].items():
-        text = _decoded(batch / "branches" / f"{branch}.html")
-        assert bname in text
-        staff = {e for e, b in truth["emp_branch"].items() if b == branch}
-        ids = set(EMP_RE.findall(text))
-        assert ids and ids <= staff, (branch, ids - staff)
-        clients = truth["branch_clients"][branch]
-        mine = [*(names[e] for e in staff), *(truth["client_name"][c] for c in clients)]
-        others = {e: n for e, n in names.items()
-                  if e not in staff and not any(n in m for m in mine)}
-        assert _names_in(text, others, set()) == [], branch
-        shown = set(CLIENT_RE.findall(text))
-        assert shown and shown <= clients, (branch, sorted(shown - clients)[:5])
-        assert all(names[e] in text for e in staff if e in truth["active"])
-        assert set(BRANCH_RE.findall(text)) <= {branch}
-        assert _names_in(text, truth["branches"], {branch}) == [], branch
+    bname = truth["branches"][branch]
+    text = _decoded(batch / "branches" / f"{branch}.html")
+    assert bname in text
+    staff = {e for e, b in truth["emp_branch"].items() if b == branch}
+    ids = set(EMP_RE.findall(text))
+    assert ids and ids <= staff, (branch, ids - staff)
+    clients = truth["branch_clients"][branch]
+    mine = [*(names[e] for e in staff), *(truth["client_name"][c] for c in clients)]
+    others = {e: n for e, n in names.items()
+              if e not in staff and not any(n in m for m in mine)}
+    assert _names_in(text, others, set()) == [], branch
+    shown = set(CLIENT_RE.findall(text))
+    assert shown and shown <= clients, (branch, sorted(shown - clients)[:5])
+    assert all(names[e] in text for e in staff if e in truth["active"])
+    assert set(BRANCH_RE.findall(text)) <= {branch}
+    assert _names_in(text, truth["branches"], {branch}) == [], branch
 
 
-def test_only_company_lists_all_branches(batch: Path, truth: dict[str, Any]) -> None:
+def _check_company_file(batch: Path, truth: dict[str, Any]) -> None:
     text = _decoded(batch / "company.html")
     assert all(n in text for n in truth["branches"].values())
     assert EMP_RE.findall(text) == [] and CLIENT_RE.findall(text) == []
@@ -438,6 +451,41 @@ def test_only_company_lists_all_branches(batch: Path, truth: dict[str, Any]) -> 
     leaked = [n for n in truth["employees"].values()
               if n in text and not any(n in c for c in client_names)]
     assert leaked == []
+
+
+def test_employee_files_are_scoped(batch: Path, truth: dict[str, Any]) -> None:
+    for emp in sorted(truth["active"]):
+        _check_employee_file(batch, truth, emp)
+
+
+def test_branch_files_are_scoped(batch: Path, truth: dict[str, Any]) -> None:
+    for branch in truth["branches"]:
+        _check_branch_file(batch, truth, branch)
+
+
+def test_only_company_lists_all_branches(batch: Path, truth: dict[str, Any]) -> None:
+    _check_company_file(batch, truth)
+
+
+def test_batch_reads_the_month_snapshot(batch: Path, truth: dict[str, Any]) -> None:
+    """The batch computed the month once: every job got the same complete snapshot folder."""
+    jobs = json.loads((batch / "manifest.json").read_text(encoding="utf-8"))["jobs"]
+    folders = {rec["parameters"].get("snapshot") for rec in jobs.values()}
+    assert len(jobs) == len(_expected_files(truth)) and len(folders) == 1
+    folder = Path(folders.pop())
+    assert (folder / "snapshot.json").exists()
+    assert json.loads((folder / "snapshot.json").read_text(encoding="utf-8"))["month"] == MONTH
+
+
+def test_direct_mode_files_are_scoped(batch_direct: Path, truth: dict[str, Any]) -> None:
+    """The same scoping rules when every notebook computes its own data (no snapshot)."""
+    jobs = json.loads((batch_direct / "manifest.json").read_text(encoding="utf-8"))["jobs"]
+    assert jobs and all("snapshot" not in rec["parameters"] for rec in jobs.values())
+    emp = _busiest_employee(truth)
+    _check_employee_file(batch_direct, truth, emp)
+    _check_branch_file(batch_direct, truth, truth["emp_branch"][emp])
+    _check_company_file(batch_direct, truth)
+    assert _unmasked(_decoded(batch_direct / "employees" / f"{emp}.html"), truth) == set()
 
 
 def _unmasked(text: str, truth: dict[str, Any]) -> set[str]:

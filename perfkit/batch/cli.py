@@ -62,6 +62,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    "(outputs as text, for checking a batch without the template)")
     p.add_argument("--progress", choices=("bar", "log", "off"), default=None,
                    help="progress display (default: a bar on a terminal, log lines under CI)")
+    p.add_argument("--snapshot", action=argparse.BooleanOptionalAction, default=None,
+                   help="compute the month's data once and give every report its slice (default: "
+                   "when two or more reports run); --no-snapshot: each notebook computes its own")
     p.set_defaults(func=cmd_run)
     return p
 
@@ -86,6 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         notebooks_dir=args.notebooks or cfg.notebooks,
         exporter=args.exporter,
         progress=args.progress,
+        snapshot=args.snapshot,
     )
     print(summary.line())
     print(f"index: {summary.index}")

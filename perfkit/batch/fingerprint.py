@@ -2,8 +2,8 @@
 
 A job's fingerprint is the sha256 of: the role notebook's bytes, every parameters file (except
 ``run.yaml``, which only says *what* to render), the store's content relevant to the month, the perfkit
-version, and the job's own papermill parameters (without the store and parameters paths — their
-*contents* are already covered).
+version, and the job's own papermill parameters (without the store, parameters and snapshot paths —
+their *contents* are already covered).
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def job_fingerprint(
     parameters: dict[str, object],
 ) -> str:
     """The combined input fingerprint of one job (see the module docstring)."""
-    own = {k: v for k, v in parameters.items() if k not in ("db", "params")}
+    own = {k: v for k, v in parameters.items() if k not in ("db", "params", "snapshot")}
     return sha256_json(
         {
             "notebook": notebook_sha,

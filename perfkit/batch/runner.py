@@ -154,6 +154,37 @@ def check_kernel() -> None:
         )
 
 
+def _takes_snapshot(notebook: Path) -> bool:
+    """Whether the notebook's ``parameters`` cell declares ``snapshot`` (the role notebooks do)."""
+    import re
+
+    try:
+        nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    for cell in nb.get("cells", ()):
+        if "parameters" in cell.get("metadata", {}).get("tags", ()):
+            src = cell.get("source", "")
+            src = "".join(src) if isinstance(src, list) else src
+            return re.search(r"^snapshot\s*=", src, re.MULTILINE) is not None
+    return False
+
+
+def _with_snapshot(todo: list[Job], takers: set[Path], db: Path, month: str, params: Path,
+                   store_sha: str) -> list[Job]:
+    """Build (or reuse) the month snapshot and pass its folder to the jobs whose notebook takes it
+    (papermill parameter ``snapshot``; not part of the job fingerprint, which covers the same
+    inputs)."""
+    from dataclasses import replace
+
+    from perfkit.snapshot import build
+
+    path = build(db, month, params, store_sha=store_sha,
+                 progress=lambda line: log.info("%s", line))
+    return [replace(j, parameters={**j.parameters, "snapshot": str(path)})
+            if j.notebook in takers else j for j in todo]
+
+
 def plan_jobs(
     month: str,
     *,
@@ -223,13 +254,17 @@ def run(
     notebooks_dir: Path = Path("notebooks"),
     exporter: str | Exporter | None = None,
     progress: str | None = None,
+    snapshot: bool | None = None,
 ) -> RunSummary:
     """Render every report of ``month`` (None: the store's latest month) for ``roles`` into
     ``out/<month>/``. Jobs that are up to date (same fingerprint, output present) are skipped unless
     ``force``. ``only`` restricts to entity ids (``company`` for the company report). ``scheduler``:
     None = local process pool of ``workers`` (default: cores), ``tcp://…`` or a Dask ``Client`` =
     that cluster. ``exporter``: None = :func:`perfkit.html.export`, a registered name (``plain``)
-    or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto).
+    or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto). ``snapshot``: compute
+    the month's data once (:mod:`perfkit.snapshot`, reused while its fingerprint holds) and give
+    every job its slice (jobs whose notebook declares a ``snapshot`` parameter); None = when two or
+    more jobs run, False = every notebook computes its own.
 
     Failed jobs do not raise: see :attr:`RunSummary.failed`. Ctrl-C stops the workers and their
     kernels, keeps the manifest of what finished, and re-raises KeyboardInterrupt.
@@ -276,6 +311,9 @@ def run(
                  executor.name, month_dir)
         if todo and executor.name == "local":
             check_kernel()
+        takers = {j.notebook for j in todo if _takes_snapshot(j.notebook)}
+        if takers and (snapshot or (snapshot is None and len(todo) > 1)):
+            todo = _with_snapshot(todo, takers, db, month, params, shared["store"])
         bar = Progress(len(todo), progress)
         counts = {"ok": 0, "failed": 0}
         failed: list[str] = []

@@ -1,0 +1,480 @@
+"""Month snapshot: everything the role reports of a month need, computed once for all entities and
+kept as Parquet files, so that a batch of N reports does not recompute the month N times.
+
+A snapshot is a folder ``<root>/<month>-<fingerprint[:16]>/`` holding one Parquet file per frame
+(or per part of a frame) and ``snapshot.json`` (month, fingerprint, frames, their scope columns and
+files). The fingerprint covers the store's content for the month (and every month before it),
+every parameters file and the perfkit version (:mod:`perfkit.batch.fingerprint`), plus the names
+and scopes of the registered frames: any change gives a new folder, and a stale snapshot is never
+read. A snapshot is built in a hidden temporary folder and renamed into place once complete, so a
+half-written snapshot is never seen; ``snapshot.json`` is written last.
+
+Frames come from a registry of named producers ``f(store, month, params) -> DataFrame`` (or a
+mapping ``{part title: DataFrame}``), each declaring the columns that scope it (entity, branch or
+employee ids). Another module adds its frames with one line::
+
+    snapshot.register("appraisal.employee", appraisal_frame, scope=("branch_id", "employee_id"))
+
+Readers take only their slice: :meth:`Snapshot.read` filters the Parquet file by the scope columns
+at read time (row groups of other entities are skipped by their statistics, the rest filtered row by
+row), so an employee report never holds another employee's rows. :class:`SnapshotSource` serves the
+report classes of :mod:`perfkit.views` the same frames as the public API (:class:`DirectSource`);
+the scoping rules stay in the views.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from perfkit.errors import RequestError, SpecError
+from perfkit.store import StoreLike
+
+log = logging.getLogger(__name__)
+
+MANIFEST = "snapshot.json"
+FORMAT = 1
+#: environment variable naming the snapshot folder the report classes read (set by the batch)
+ENV = "PERFKIT_SNAPSHOT"
+#: rows per Parquet row group: small enough that a sliced read skips most of a large frame
+ROW_GROUP = 20_000
+#: temporary build folders older than this are leftovers of a killed build and are removed
+STALE_TEMP_SECONDS = 6 * 3600
+
+Producer = Callable[[StoreLike, str, Path], "pd.DataFrame | Mapping[str, pd.DataFrame]"]
+
+
+# ── the registry ────────────────────────────────────────────────────────────────────────────────
+
+
+@dataclass(frozen=True)
+class FrameSpec:
+    """A named frame of the snapshot. ``scope``: the columns a reader may filter on (every part of
+    the frame has them). ``encode``/``decode`` turn a part into Parquet-friendly columns and back."""
+
+    name: str
+    producer: Producer
+    scope: tuple[str, ...] = ()
+    encode: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    decode: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+
+
+REGISTRY: dict[str, FrameSpec] = {}
+
+
+def register(
+    name: str,
+    producer: Producer,
+    *,
+    scope: tuple[str, ...] | list[str] = (),
+    encode: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    decode: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
+    replace: bool = False,
+) -> FrameSpec:
+    """Add frame ``name`` to every snapshot built from now on: ``producer(store, month, params)``
+    returns a DataFrame for all entities (or ``{part title: DataFrame}``); ``scope`` names the id
+    columns readers slice it by. A name already registered raises SpecError unless ``replace``."""
+    if not name or "/" in name or name.startswith("."):
+        raise SpecError(f"register(): name {name!r} must be a non-empty file-safe name")
+    if name in REGISTRY and not replace:
+        raise SpecError(f"register(): frame {name!r} is already registered")
+    spec = FrameSpec(name, producer, tuple(scope), encode, decode)
+    REGISTRY[name] = spec
+    return spec
+
+
+# ── built-in frames: what perfkit.views loads ──────────────────────────────────────────────────
+
+
+def _encode_history(df: pd.DataFrame) -> pd.DataFrame:
+    """``history`` (list of (month, value)) → two list columns Parquet can hold."""
+    hist = df["history"].map(lambda h: h if isinstance(h, list) else [])
+    return df.drop(columns="history").assign(
+        history_month=hist.map(lambda h: [m for m, _ in h]),
+        history_value=hist.map(lambda h: [float(v) for _, v in h]),
+    )
+
+
+def _decode_history(df: pd.DataFrame) -> pd.DataFrame:
+    hist = [list(zip(list(m), [float(v) for v in vals], strict=True))
+            for m, vals in zip(df["history_month"], df["history_value"], strict=True)]
+    out = df.drop(columns=["history_month", "history_value"])
+    out["history"] = hist
+    return out
+
+
+def _indicators(level: str) -> Producer:
+    def produce(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
+        from perfkit.indicators import indicators
+
+        return indicators(store, month, level, params=params)
+
+    return produce
+
+
+def _branch_scores(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
+    from perfkit.scorecard import scores
+
+    return scores(store, month, "branch", params=params)
+
+
+def _employee_scorecard(store: StoreLike, month: str, params: Path) -> dict[str, pd.DataFrame]:
+    from perfkit.scorecard import scorecard
+
+    s, bd = scorecard(store, month, "employee", params=params)
+    return {"scores": s, "breakdown": bd}
+
+
+def _tasks(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
+    from perfkit.tasks import tasks
+
+    return tasks(store, month, level="company", params=params)  # masked
+
+
+def _company_tables(store: StoreLike, month: str, params: Path) -> dict[str, pd.DataFrame]:
+    from perfkit.tables import stat_tables
+
+    return stat_tables(store, month, "company", params=params)
+
+
+def _branch_tables(store: StoreLike, month: str, params: Path) -> dict[str, pd.DataFrame]:
+    from perfkit.tables import branch_stat_tables
+
+    return branch_stat_tables(store, month, params=params)
+
+
+for _level, _scope in (("company", ()), ("branch", ("entity_id",)),
+                       ("employee", ("parent_id", "entity_id"))):
+    register(f"indicators.{_level}", _indicators(_level), scope=_scope,
+             encode=_encode_history, decode=_decode_history)
+register("scores.branch", _branch_scores, scope=("entity_id",))
+register("scorecard.employee", _employee_scorecard, scope=("parent_id", "entity_id"))
+register("tasks", _tasks, scope=("branch_id", "employee_id"))
+register("stat_tables.company", _company_tables)
+register("stat_tables.branch", _branch_tables, scope=("branch_id",))
+
+
+# ── fingerprint and location ────────────────────────────────────────────────────────────────────
+
+
+def fingerprint(store: StoreLike, month: str, params: str | Path,
+                store_sha: str | None = None) -> str:
+    """The snapshot's input fingerprint: store content for ``month`` and before, parameters files,
+    perfkit version (code digest) and the registered frames. ``store_sha``: the store's
+    :func:`~perfkit.batch.fingerprint.store_fingerprint` for ``month`` when already computed."""
+    from perfkit.batch.fingerprint import (
+        parameter_files,
+        perfkit_fingerprint,
+        sha256_json,
+        store_fingerprint,
+    )
+    from perfkit.store import connect
+
+    if store_sha is None:
+        with connect(store) as con:
+            store_sha = store_fingerprint(con, month)
+    return sha256_json({
+        "format": FORMAT,
+        "month": month,
+        "store": store_sha,
+        "parameters_files": parameter_files(params),
+        "perfkit": perfkit_fingerprint(),
+        "frames": {n: list(s.scope) for n, s in sorted(REGISTRY.items())},
+    })
+
+
+def default_root(store: StoreLike) -> Path:
+    """``$PERFKIT_CACHE/snapshots`` when that is set (and not ``off``), else
+    ``<store folder>/.perfkit-cache/snapshots``."""
+    from perfkit.store import default_db
+
+    env = os.environ.get("PERFKIT_CACHE", "")
+    if env and env.lower() != "off":
+        return Path(env) / "snapshots"
+    if not isinstance(store, str | os.PathLike) and store is not None:
+        raise RequestError("snapshot: a store given as a connection needs an explicit root folder")
+    return Path(store if store is not None else default_db()).resolve().parent / ".perfkit-cache" \
+        / "snapshots"
+
+
+def _valid(folder: Path, fp: str) -> bool:
+    try:
+        meta = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return meta.get("fingerprint") == fp and meta.get("format") == FORMAT
+
+
+# ── build ───────────────────────────────────────────────────────────────────────────────────────
+
+
+def _write(df: pd.DataFrame, path: Path, spec: FrameSpec, where: str) -> None:
+    missing = [c for c in spec.scope if c not in df.columns]
+    if missing:
+        raise SpecError(f"snapshot frame {where}: scope column(s) {', '.join(missing)} missing "
+                        f"from the producer's result")
+    if spec.encode is not None:
+        df = spec.encode(df)
+    # contiguous entities (scope columns coarsest first, e.g. branch then employee): the row-group
+    # statistics let a sliced read skip the row groups of other branches and employees
+    if spec.scope:
+        df = df.sort_values(list(spec.scope), kind="stable")
+    df.reset_index(drop=True).to_parquet(path, index=False, row_group_size=ROW_GROUP)
+
+
+def build(
+    store: StoreLike,
+    month: str,
+    params: str | Path | None = None,
+    *,
+    root: str | Path | None = None,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+    store_sha: str | None = None,
+) -> Path:
+    """Build (or reuse) the snapshot of ``month`` and return its folder.
+
+    A complete snapshot with the same fingerprint is reused unless ``force``; otherwise every
+    registered frame is produced into a temporary folder that is renamed into place when complete
+    (an error leaves nothing behind). Older snapshots of the month from the same store and
+    parameters folder are removed afterwards.
+    ``progress`` receives one line per frame.
+    """
+    from perfkit.catalog import find_params
+    from perfkit.indicators import check_month
+    from perfkit.store import connect, default_db
+
+    params = Path(find_params(params)).resolve()
+    say = progress or log.info
+    store = default_db() if store is None else store
+    store_arg = Path(store).resolve() if isinstance(store, str | os.PathLike) else store
+    with connect(store_arg) as con:
+        check_month(con, month)
+    t0 = time.perf_counter()
+    fp = fingerprint(store_arg, month, params, store_sha)
+    base = Path(root) if root is not None else default_root(store_arg)
+    final = base / f"{month}-{fp[:16]}"
+    if not force and _valid(final, fp):
+        say(f"snapshot {month}: up to date ({final})")
+        return final
+    base.mkdir(parents=True, exist_ok=True)
+    for left in base.glob(".*.tmp"):  # left by a killed build (a build takes minutes, not hours)
+        if left.is_dir() and time.time() - left.stat().st_mtime > STALE_TEMP_SECONDS:
+            shutil.rmtree(left, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=base))
+    frames: dict[str, Any] = {}
+    try:
+        for n, spec in enumerate(REGISTRY.values(), 1):
+            t = time.perf_counter()
+            result = spec.producer(store_arg, month, params)
+            parts = result if isinstance(result, Mapping) else {"": result}
+            files, rows = [], 0
+            for i, (title, df) in enumerate(parts.items()):
+                if not isinstance(df, pd.DataFrame):
+                    raise SpecError(f"snapshot frame {spec.name!r}: the producer returned "
+                                    f"{type(df).__name__}, not a DataFrame")
+                file = f"{spec.name}.parquet" if title == "" else f"{spec.name}.{i}.parquet"
+                _write(df, tmp / file, spec, f"{spec.name!r}" + (f" part {title!r}" if title else ""))
+                files.append({"title": title, "file": file, "rows": len(df)})
+                rows += len(df)
+            frames[spec.name] = {"scope": list(spec.scope), "parts": files}
+            say(f"snapshot {month}: [{n}/{len(REGISTRY)}] {spec.name}: {rows:,} rows "
+                f"in {time.perf_counter() - t:.1f}s")
+        meta = {"format": FORMAT, "month": month, "fingerprint": fp, "params": str(params),
+                "store": str(store_arg) if isinstance(store_arg, Path) else None,
+                "built_seconds": round(time.perf_counter() - t0, 2), "frames": frames}
+        (tmp / MANIFEST).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        if final.exists():  # an unreadable or forced-over snapshot: replace it
+            shutil.rmtree(final)
+        try:
+            os.rename(tmp, final)
+        except OSError:
+            if not _valid(final, fp):  # not another builder that won the race
+                raise
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _remove_stale(base, month, final, meta)
+    say(f"snapshot {month}: built in {time.perf_counter() - t0:.1f}s ({final})")
+    return final
+
+
+def _remove_stale(base: Path, month: str, final: Path, meta: dict[str, Any]) -> None:
+    """Remove the other snapshots of ``month`` built from the same store and parameters folder
+    (their inputs have changed since); snapshots of other stores sharing the folder stay."""
+    for old in base.glob(f"{month}-*"):
+        if old == final or not old.is_dir():
+            continue
+        try:
+            other = json.loads((old / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if other.get("store") == meta["store"] and other.get("params") == meta["params"]:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+# ── read ────────────────────────────────────────────────────────────────────────────────────────
+
+
+class Snapshot:
+    """A built snapshot folder. :meth:`read` returns one frame (or its parts), sliced."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        try:
+            self.meta = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise RequestError(f"snapshot {self.path} is not a complete snapshot "
+                               f"({MANIFEST} missing)") from None
+        if self.meta.get("format") != FORMAT:
+            raise RequestError(f"snapshot {self.path}: format {self.meta.get('format')!r}, "
+                               f"expected {FORMAT}; rebuild it")
+        self.month: str = self.meta["month"]
+
+    def read(self, name: str, *, part: str | None = None, any_of: bool = False,
+             **where: str) -> pd.DataFrame | dict[str, pd.DataFrame]:
+        """Frame ``name`` restricted to rows whose scope columns equal ``where`` (all of them, or
+        any one with ``any_of``); a frame with parts gives ``{title: DataFrame}`` (or one part with
+        ``part``). Filtering a column that is not in the frame's scope raises RequestError."""
+        import pyarrow.parquet as pq
+
+        info = self.meta["frames"].get(name)
+        if info is None:
+            raise RequestError(f"snapshot {self.path} has no frame {name!r}")
+        bad = [c for c in where if c not in info["scope"]]
+        if bad:
+            raise RequestError(f"snapshot frame {name!r} is scoped by {info['scope']}, "
+                               f"not {', '.join(bad)}")
+        terms = [(c, "==", v) for c, v in where.items()]
+        filters = ([[t] for t in terms] if any_of else [terms]) if terms else None
+        spec = REGISTRY.get(name)
+        out: dict[str, pd.DataFrame] = {}
+        for p in info["parts"]:
+            if part is not None and p["title"] != part:
+                continue
+            df = pq.read_table(self.path / p["file"], filters=filters).to_pandas()
+            if spec is not None and spec.decode is not None:
+                df = spec.decode(df)
+            out[p["title"]] = df.reset_index(drop=True)
+        if part is not None and not out:
+            raise RequestError(f"snapshot frame {name!r} has no part {part!r}")
+        if list(out) == [""]:
+            return out[""]
+        return out[part] if part is not None else out
+
+
+# ── data sources for the report classes ────────────────────────────────────────────────────────
+
+
+class DirectSource:
+    """The public API, computing what is asked from the store (the analyst's path)."""
+
+    def __init__(self, db: StoreLike, month: str, params: str | Path) -> None:
+        self.db, self.month, self.params = db, month, params
+
+    def indicators(self, level: str, *, entity: str | None = None,
+                   branch: str | None = None) -> pd.DataFrame:
+        from perfkit.indicators import indicators
+
+        return indicators(self.db, self.month, level, entity=entity, branch=branch,
+                          params=self.params)
+
+    def scores(self, level: str) -> pd.DataFrame:
+        from perfkit.scorecard import scores
+
+        return scores(self.db, self.month, level, params=self.params)
+
+    def scorecard(self, level: str, *, entity: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from perfkit.scorecard import scorecard
+
+        return scorecard(self.db, self.month, level, entity=entity, params=self.params)
+
+    def tasks(self, level: str, *, entity: str) -> pd.DataFrame:
+        from perfkit.tasks import tasks
+
+        return tasks(self.db, self.month, level=level, entity=entity, params=self.params)
+
+    def stat_tables(self, level: str, *, entity: str | None = None) -> dict[str, pd.DataFrame]:
+        from perfkit.tables import stat_tables
+
+        return stat_tables(self.db, self.month, level, entity=entity, params=self.params)
+
+
+class SnapshotSource:
+    """The same calls as :class:`DirectSource`, answered from a snapshot's slices. A request the
+    snapshot cannot answer (an entity it does not list, such as an employee absent this month)
+    goes to the store, so both sources agree."""
+
+    def __init__(self, snap: Snapshot, direct: DirectSource) -> None:
+        self.snap, self.direct = snap, direct
+
+    def indicators(self, level: str, *, entity: str | None = None,
+                   branch: str | None = None) -> pd.DataFrame:
+        where = {}
+        if entity is not None:
+            where["entity_id"] = entity
+        if branch is not None:
+            where["parent_id" if level == "employee" else "entity_id"] = branch
+        df = self.snap.read(f"indicators.{level}", **where)
+        if df.empty and entity is not None:  # absent this month, or unknown (the store says which)
+            return self.direct.indicators(level, entity=entity, branch=branch)
+        return df
+
+    def scores(self, level: str) -> pd.DataFrame:
+        if level != "branch":
+            return self.direct.scores(level)
+        return self.snap.read("scores.branch")
+
+    def scorecard(self, level: str, *, entity: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if level != "employee":
+            return self.direct.scorecard(level, entity=entity)
+        # like scorecard(entity=…): that entity, or the entities whose parent it is
+        parts = self.snap.read("scorecard.employee", any_of=True, entity_id=entity, parent_id=entity)
+        if parts["scores"].empty and parts["breakdown"].empty:
+            return self.direct.scorecard(level, entity=entity)
+        return parts["scores"], parts["breakdown"]
+
+    def tasks(self, level: str, *, entity: str) -> pd.DataFrame:
+        col = {"employee": "employee_id", "branch": "branch_id"}.get(level)
+        if col is None:
+            return self.direct.tasks(level, entity=entity)
+        return self.snap.read("tasks", **{col: entity})
+
+    def stat_tables(self, level: str, *, entity: str | None = None) -> dict[str, pd.DataFrame]:
+        if level == "company" and entity is None:
+            return self.snap.read("stat_tables.company")
+        if level != "branch" or entity is None:
+            return self.direct.stat_tables(level, entity=entity)
+        parts = self.snap.read("stat_tables.branch", branch_id=entity)
+        return {t: df.drop(columns="branch_id") for t, df in parts.items()}
+
+
+def source(db: StoreLike, month: str, params: str | Path,
+           snapshot: str | Path | None = None) -> DirectSource | SnapshotSource:
+    """Where a report gets its data: the snapshot ``snapshot`` (else ``$PERFKIT_SNAPSHOT``) when
+    one is given, else the store. The snapshot must be of ``month`` and built from the same
+    parameters folder (RequestError otherwise)."""
+    direct = DirectSource(db, month, params)
+    path = snapshot if snapshot not in (None, "") else os.environ.get(ENV) or None
+    if path is None:
+        return direct
+    snap = Snapshot(path)
+    if snap.month != month:
+        raise RequestError(f"snapshot {snap.path} is of month {snap.month}, not {month}")
+    built = snap.meta.get("params")
+    if built and Path(built).resolve() != Path(params).resolve():
+        raise RequestError(f"snapshot {snap.path} was built from parameters {built}, "
+                           f"not {Path(params).resolve()}")
+    log.info("reading month data from snapshot %s", snap.path)
+    return SnapshotSource(snap, direct)
