@@ -60,6 +60,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--exporter", default=None, metavar="NAME",
                    help="HTML exporter: perfkit (offline report template, default) or plain "
                    "(outputs as text, for checking a batch without the template)")
+    p.add_argument("--engine", choices=("perfkit", "fresh"), default=None,
+                   help="perfkit: each notebook in a new kernel forked from a warm per-worker fork "
+                   "server (fast, default); fresh: a kernel started from scratch per notebook")
     p.add_argument("--progress", choices=("bar", "log", "off"), default=None,
                    help="progress display (default: a bar on a terminal, log lines under CI)")
     p.set_defaults(func=cmd_run)
@@ -86,6 +89,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         notebooks_dir=args.notebooks or cfg.notebooks,
         exporter=args.exporter,
         progress=args.progress,
+        engine=args.engine,
     )
     print(summary.line())
     print(f"index: {summary.index}")

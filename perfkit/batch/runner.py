@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.batch.config import ROLES, load_run_config
-from perfkit.batch.execute import ExecOptions, Exporter, now
+from perfkit.batch.execute import ENGINES, ExecOptions, Exporter, now
 from perfkit.batch.executors import get_executor
 from perfkit.batch.fingerprint import (
     job_fingerprint,
@@ -223,13 +223,16 @@ def run(
     notebooks_dir: Path = Path("notebooks"),
     exporter: str | Exporter | None = None,
     progress: str | None = None,
+    engine: str | None = None,
 ) -> RunSummary:
     """Render every report of ``month`` (None: the store's latest month) for ``roles`` into
     ``out/<month>/``. Jobs that are up to date (same fingerprint, output present) are skipped unless
     ``force``. ``only`` restricts to entity ids (``company`` for the company report). ``scheduler``:
     None = local process pool of ``workers`` (default: cores), ``tcp://…`` or a Dask ``Client`` =
     that cluster. ``exporter``: None = :func:`perfkit.html.export`, a registered name (``plain``)
-    or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto).
+    or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto). ``engine``: ``perfkit``
+    (a kernel forked from a warm fork server per notebook) or ``fresh`` (a kernel started from
+    scratch per notebook); None = run.yaml's (default ``perfkit``).
 
     Failed jobs do not raise: see :attr:`RunSummary.failed`. Ctrl-C stops the workers and their
     kernels, keeps the manifest of what finished, and re-raises KeyboardInterrupt.
@@ -250,10 +253,14 @@ def run(
         month = have[-1]
     jobs, shared = plan_jobs(month, roles=roles, only=only, db=db, params=params,
                              notebooks_dir=notebooks_dir)
+    engine = engine or cfg.engine
+    if engine not in ENGINES:
+        raise RequestError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     month_dir = (Path(out) / month).resolve()
     opts = ExecOptions(out_dir=str(month_dir), exporter=exporter, assets=assets,
                        retries=cfg.retries, start_timeout=cfg.start_timeout,
-                       cell_timeout=cfg.cell_timeout)
+                       cell_timeout=cfg.cell_timeout, engine=engine,
+                       recycle_after=cfg.recycle_after, recycle_mb=cfg.recycle_mb)
     with _lock(month_dir):
         _clean_temps(month_dir)
         manifest = Manifest.load(month_dir, month)
@@ -272,9 +279,9 @@ def run(
         manifest.save()
         parts = {k: shared[k] for k in ("parameters_files", "store", "perfkit_version")}
         executor = get_executor(scheduler, workers)
-        log.info("%s: %d job(s) to run, %d up to date, on %s (%s)", month, len(todo), skipped,
-                 executor.name, month_dir)
-        if todo and executor.name == "local":
+        log.info("%s: %d job(s) to run, %d up to date, on %s, %s engine (%s)", month, len(todo),
+                 skipped, executor.name, engine, month_dir)
+        if todo and executor.name == "local" and engine == "fresh":
             check_kernel()
         bar = Progress(len(todo), progress)
         counts = {"ok": 0, "failed": 0}
