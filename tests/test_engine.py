@@ -30,7 +30,8 @@ import pytest
 from test_batch import MONTH, make_store  # the stand-in store: B01, B02; E01, E02, E04, E05
 
 from perfkit.batch import run
-from perfkit.batch.forkserver import ForkServer
+from perfkit.batch.execute import is_retryable
+from perfkit.batch.forkserver import ForkServer, ForkServerError
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBE = ROOT / "tests" / "notebooks" / "engine" / "probe.ipynb"
@@ -43,7 +44,7 @@ def probe_world(tmp_path_factory):
     params = base / "parameters"
     params.mkdir()
     (params / "run.yaml").write_text(
-        "retries: 1\ncell_timeout: 4\nrecycle_after: 4\n", encoding="utf-8")
+        "retries: 1\ncell_timeout: 3\nrecycle_after: 4\n", encoding="utf-8")
     notebooks = base / "notebooks"
     notebooks.mkdir()
     for role in ("company", "branch", "employee"):
@@ -201,6 +202,7 @@ def test_fork_server_recycles_by_count_and_memory_and_survives_a_kill(tmp_path):
     finally:
         server.close()
     assert not _alive(pid)  # kernels die with their server
+    assert is_retryable(ForkServerError("fork server exited (code -9)"))  # the job is retried
 
 
 # ------------------------------------------------------------ papermill entry point and pinning

@@ -63,10 +63,13 @@ def now() -> str:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Kernel start races and dead kernels — worth another attempt with a fresh kernel."""
+    """Kernel start races, dead kernels and a fork server that could not give a kernel — worth
+    another attempt with a fresh kernel."""
     from nbclient.exceptions import DeadKernelError
 
-    if isinstance(exc, DeadKernelError):
+    from perfkit.batch.forkserver import ForkServerError
+
+    if isinstance(exc, DeadKernelError | ForkServerError):
         return True
     text = str(exc)
     if getattr(exc, "errno", None) == errno.EADDRINUSE or "Address already in use" in text:
@@ -93,8 +96,13 @@ def _papermill(job: Job, out: Path, opts: ExecOptions) -> dict[str, Any] | None:
     from papermill.exceptions import PapermillExecutionError
 
     fast = opts.engine == "perfkit"
+    cwd = opts.cwd or str(job.notebook.parent)
+    extra: dict[str, Any] = {}
     if fast:
         configure_server(opts)
+        # the kernel's folder given to nbclient, not read from this process's cwd (which papermill
+        # changes, and which Dask worker threads share)
+        extra["resources"] = {"metadata": {"path": cwd}}
     try:
         pm.execute_notebook(
             str(job.notebook),
@@ -105,10 +113,11 @@ def _papermill(job: Job, out: Path, opts: ExecOptions) -> dict[str, Any] | None:
             kernel_name=KERNEL_NAME,
             progress_bar=False,
             log_output=False,
-            cwd=opts.cwd or str(job.notebook.parent),
+            cwd=cwd,
             start_timeout=opts.start_timeout,
             execution_timeout=opts.cell_timeout,
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no start-up chatter per job
+            **extra,
         )
     except PapermillExecutionError as exc:
         return {

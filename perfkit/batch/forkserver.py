@@ -144,7 +144,7 @@ class _Kernel:
 
 
 def _child(cwd: str, env: dict[str, str], argv: list[str], conn_dir: str, ready_w: int,
-           close: list[int]) -> None:
+           close: list[int], server_pid: int) -> None:
     """In the forked child: become an ipykernel; never returns."""
     code = 1
     try:
@@ -156,6 +156,8 @@ def _child(cwd: str, env: dict[str, str], argv: list[str], conn_dir: str, ready_
         os.dup2(devnull, 1)  # no start-up banner; outputs reach the notebook through ZMQ
         os.close(devnull)
         _prctl_deathsig(signal.SIGKILL)
+        if os.getppid() != server_pid:  # the server died before prctl took effect
+            os._exit(1)
         for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -204,12 +206,13 @@ def serve() -> None:
     inp = os.fdopen(ctl_in, "r", encoding="utf-8")
     spare: _Kernel | None = None
     served = hits = 0
+    server_pid = os.getpid()
 
     def fork(cwd: str, env: dict[str, str], argv: list[str], key: str) -> _Kernel:
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
-            _child(cwd, env, argv, conn_dir, w, [r, ctl_in, ctl_out])
+            _child(cwd, env, argv, conn_dir, w, [r, ctl_in, ctl_out], server_pid)
         os.close(w)
         return _Kernel(pid, r, key)
 
