@@ -10,8 +10,8 @@ the same jobs, in the same run.
 Needs the role notebooks (notebooks/company.ipynb, branch.ipynb, employee.ipynb) and the demo store
 (`perfkit demo`; built here with the default flags when missing). ``--max-jobs`` renders the same
 first N jobs (company, branches, then employees) in every arm, to keep a run short.
-Prints, as Markdown tables for the README: wall time, reports per minute and peak memory (resident
-memory of this process and all its children, sampled every 0.2 s) per arm and the ratio to the serial
+Prints, as Markdown tables for the README: wall time, reports per minute and peak memory (summed
+proportional set size of this process and all its children, sampled every 0.2 s) per arm and the ratio to the serial
 loop; then the per-report floor: the notebooks' own cell time (papermill's per-cell durations in
 the ``perfkit`` arm, i.e. in a kernel with every import done) plus one export (median of re-exporting
 five executed notebooks in this process, after a warm-up), divided by the workers, against the
@@ -66,7 +66,9 @@ def serial_cli(jobs, out: Path) -> tuple[float, int]:
 
 
 class PeakMemory:
-    """Peak resident memory (bytes) of this process plus all its descendants while in the block."""
+    """Peak memory (bytes) of this process plus all its descendants while in the block: the sum of
+    their proportional set sizes (PSS: a page shared by n processes counts 1/n in each, so kernels
+    forked from one server are not counted n times), resident size where PSS is unavailable."""
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval, self.peak = interval, 0
@@ -78,7 +80,10 @@ class PeakMemory:
             total = 0
             for p in [me, *me.children(recursive=True)]:
                 with contextlib.suppress(psutil.Error):
-                    total += p.memory_info().rss
+                    try:
+                        total += p.memory_full_info().pss
+                    except AttributeError:  # no PSS on this platform
+                        total += p.memory_info().rss
             self.peak = max(self.peak, total)
             self._stop.wait(self.interval)
 
