@@ -119,6 +119,27 @@ def test_one_worker_survives_failures_recycles_and_isolates(probe_world, tmp_pat
     assert worker_pid not in {p["ppid"] for p in seen.values()}  # forked by the server
 
 
+def test_dask_worker_keeps_one_fork_server(probe_world, tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    monkeypatch.setenv("PROBE_DIR", str(probes))
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        s = run(MONTH, only=["company", "B01", "E01"], out=tmp_path / "out", db=probe_world["db"],
+                params=probe_world["params"], notebooks_dir=probe_world["notebooks"],
+                exporter="plain", progress="off", scheduler=cluster.scheduler_address)
+    assert (s.ok, s.failed) == (3, 0)
+    jobs = json.loads(s.manifest.read_text(encoding="utf-8"))["jobs"]
+    worker_pids = {int(r["worker"].rsplit(":", 1)[1]) for r in jobs.values()}
+    assert len(worker_pids) == 1
+    seen = [json.loads(p.read_text("utf-8")) for p in probes.glob("*.json")]
+    assert len({p["pid"] for p in seen}) == 3  # a new kernel per notebook ...
+    servers = {p["ppid"] for p in seen}
+    assert len(servers) == 1  # ... from the one fork server of the one Dask worker process
+    assert not servers & worker_pids
+
+
 # ------------------------------------------------------------------- real reports, real exporter
 def _visible_text(html: str) -> str:
     body = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S | re.I)
