@@ -1,25 +1,39 @@
-"""Benchmark of the monthly batch: `perfkit run` for the demo month (all roles) beside a serial loop of
-the `papermill` CLI followed by `jupyter nbconvert --to html` over the same jobs, in the same run.
+"""Benchmark of the monthly batch: `perfkit run` for the demo month (all roles) with each kernel engine
+(``perfkit``: kernels forked from a warm fork server; ``fresh``: a kernel started from scratch per
+notebook) beside a serial loop of the `papermill` CLI followed by `jupyter nbconvert --to html` over
+the same jobs, in the same run.
 
     .venv/bin/python bench/bench_batch.py [--db data/crm.duckdb] [--month 2026-10] [--workers N]
                                           [--max-jobs N] [--out DIR] [--skip-serial]
+                                          [--engines perfkit,fresh]
 
 Needs the role notebooks (notebooks/company.ipynb, branch.ipynb, employee.ipynb) and the demo store
 (`perfkit demo`; built here with the default flags when missing). ``--max-jobs`` renders the same
-first N jobs (company, branches, then employees) in both arms, to keep a run short.
-Prints wall time and reports per minute for both, as a Markdown table for the README.
+first N jobs (company, branches, then employees) in every arm, to keep a run short.
+Prints, as Markdown tables for the README: wall time, reports per minute and peak memory (summed
+proportional set size of this process and all its children, sampled every 0.2 s) per arm and the ratio to the serial
+loop; then the per-report floor: the notebooks' own cell time (papermill's per-cell durations in
+the ``perfkit`` arm, i.e. in a kernel with every import done) plus one export (median of re-exporting
+five executed notebooks in this process, after a warm-up), divided by the workers, against the
+measured wall time per report. The machine's load average is printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import logging
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+
+import psutil
 
 from perfkit.batch import plan_jobs, run
 from perfkit.batch.executors import default_workers
@@ -51,6 +65,64 @@ def serial_cli(jobs, out: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, ok
 
 
+class PeakMemory:
+    """Peak memory (bytes) of this process plus all its descendants while in the block: the sum of
+    their proportional set sizes (PSS: a page shared by n processes counts 1/n in each, so kernels
+    forked from one server are not counted n times), resident size where PSS is unavailable."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval, self.peak = interval, 0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for p in [me, *me.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    try:
+                        total += p.memory_full_info().pss
+                    except AttributeError:  # no PSS on this platform
+                        total += p.memory_info().rss
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def floor(month_dir: Path, sample: int = 5) -> tuple[float, float, int]:
+    """(median cell seconds per notebook, median export seconds, notebooks) of an executed batch."""
+    from perfkit.html import export
+
+    nbs = sorted((month_dir / "notebooks").rglob("*.ipynb"))
+    cells = []
+    for nb in nbs:
+        doc = json.loads(nb.read_text(encoding="utf-8"))
+        cells.append(sum((c.get("metadata", {}).get("papermill", {}).get("duration") or 0)
+                         for c in doc["cells"]))
+    picked = nbs[:: max(1, len(nbs) // sample)][:sample]
+    times = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, nb in enumerate([picked[0], *picked]):
+            t0 = time.perf_counter()
+            export(nb, Path(tmp) / "r.html", title="bench", meta={"month": month_dir.name})
+            if i:  # the first one warms the caches
+                times.append(time.perf_counter() - t0)
+    return statistics.median(cells), statistics.median(times), len(nbs)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=default_db())
@@ -61,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--notebooks", type=Path, default=ROOT / "notebooks", help="role notebooks")
     ap.add_argument("--params", type=Path, default=ROOT / "parameters", help="parameters folder")
     ap.add_argument("--skip-serial", action="store_true", help="time the batch only")
+    ap.add_argument("--engines", default="perfkit,fresh",
+                    help="kernel engines to time with perfkit run, comma-separated (perfkit, fresh)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("CI", "true")  # log lines, not a progress bar, in the output
@@ -79,23 +153,50 @@ def main(argv: list[str] | None = None) -> int:
     jobs = jobs[: args.max_jobs] if args.max_jobs else jobs
     only = [j.entity_id for j in jobs] if args.max_jobs else None
 
+    engines = [e for e in args.engines.split(",") if e]
+    workers = args.workers or default_workers()
+    rows = []
+    fl = None
+    load_before = load()
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         out = args.out or Path(tmp)
-        s = run(month, only=only, workers=args.workers, force=True, out=out / "batch", db=args.db,
-                params=params, notebooks_dir=notebooks, progress="off")
-        rows = [("perfkit run", f"{args.workers or default_workers()} workers", s.ok, s.seconds)]
-        if s.failed:
-            print(s.failure_line(), file=sys.stderr)
+        for engine in engines:
+            with PeakMemory() as mem:
+                s = run(month, only=only, workers=workers, force=True, out=out / f"batch-{engine}",
+                        db=args.db, params=params, notebooks_dir=notebooks, progress="off",
+                        engine=engine)
+            rows.append((f"`perfkit run --engine {engine}`", f"{workers} workers", s.ok, s.seconds,
+                         mem.peak))
+            if s.failed:
+                print(s.failure_line(), file=sys.stderr)
+            if engine == "perfkit":
+                fl = floor(s.out_dir)
         if not args.skip_serial:
-            secs, ok = serial_cli(jobs, out / "serial")
-            rows.append(("papermill CLI + nbconvert CLI", "serial", ok, secs))
+            with PeakMemory() as mem:
+                secs, ok = serial_cli(jobs, out / "serial")
+            rows.append(("`papermill` CLI + `jupyter nbconvert --to html` CLI", "serial", ok, secs,
+                         mem.peak))
+    load_after = load()
 
     print(f"\nmonth {month}, {len(jobs)} reports (company, branches, employees), "
-          f"{os.cpu_count()} cores\n")
-    print("| method | parallelism | reports ok | wall time (s) | reports/min |")
-    print("|---|---|---|---|---|")
-    for name, par, ok, secs in rows:
-        print(f"| {name} | {par} | {ok} | {secs:.1f} | {ok / secs * 60:.1f} |")
+          f"{os.cpu_count()} cores; load average before {load_before}, after {load_after}\n")
+    serial = next((r for r in rows if r[1] == "serial"), None)
+    print("| method | parallelism | reports ok | wall time (s) | reports/min | × serial loop "
+          "| peak memory (MB) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, par, ok, secs, peak in rows:
+        rate = ok / secs * 60
+        ratio = f"{rate / (serial[2] / serial[3] * 60):.1f}×" if serial and serial[2] else "—"
+        print(f"| {name} | {par} | {ok} | {secs:.1f} | {rate:.1f} | {ratio} | {peak / 2**20:.0f} |")
+    if fl is not None:
+        cells, export_s, n = fl
+        fast = next(r for r in rows if "engine perfkit" in r[0])
+        per_report = fast[3] / max(fast[2], 1)
+        floor_wall = (cells + export_s) / workers
+        print(f"\nfloor per report ({n} notebooks): cells {cells:.2f} s (median) + export "
+              f"{export_s:.2f} s (median) = {cells + export_s:.2f} s CPU, / {workers} workers = "
+              f"{floor_wall:.2f} s wall; measured {per_report:.2f} s wall per report with the "
+              f"perfkit engine ({per_report / floor_wall:.2f}× the floor)")
     return 0
 
 

@@ -60,6 +60,9 @@ def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--exporter", default=None, metavar="NAME",
                    help="HTML exporter: perfkit (offline report template, default) or plain "
                    "(outputs as text, for checking a batch without the template)")
+    p.add_argument("--engine", choices=("perfkit", "fresh"), default=None,
+                   help="perfkit: each notebook in a new kernel forked from a warm per-worker fork "
+                   "server (fast, default); fresh: a kernel started from scratch per notebook")
     p.add_argument("--progress", choices=("bar", "log", "off"), default=None,
                    help="progress display (default: a bar on a terminal, log lines under CI)")
     p.add_argument("--snapshot", action=argparse.BooleanOptionalAction, default=None,
@@ -90,6 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         exporter=args.exporter,
         progress=args.progress,
         snapshot=args.snapshot,
+        engine=args.engine,
     )
     print(summary.line())
     print(f"index: {summary.index}")

@@ -44,6 +44,9 @@ class RunConfig(BaseModel):
     workers: int | None = Field(default=None, ge=1)
     scheduler: str | None = None
     assets: Literal["inline", "shared"] = "inline"
+    engine: Literal["perfkit", "fresh"] = "perfkit"
+    recycle_after: int = Field(default=200, ge=0)
+    recycle_mb: float = Field(default=2048, ge=0)
     retries: int = Field(default=2, ge=0, le=10)
     start_timeout: float = Field(default=60, gt=0)
     cell_timeout: float | None = Field(default=600, gt=0)

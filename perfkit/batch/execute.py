@@ -5,6 +5,10 @@ Runs in a local worker process or on a Dask worker, so it never raises: it retur
 temporary name and renamed. A notebook that raises keeps its executed copy (with the error) and gets
 no HTML; a stale HTML from an earlier run of the same job is removed so it cannot be sent by mistake.
 Kernel start races (ZMQ ``Address already in use``) and dead kernels are retried ``retries`` times.
+
+``engine``: ``perfkit`` (default) runs each notebook in a new kernel forked from this worker's fork
+server (:mod:`perfkit.batch.engine`); ``fresh`` starts a kernel from scratch per notebook (papermill's
+own engine), for comparison and debugging.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from perfkit.output import atomic_path
 log = logging.getLogger(__name__)
 
 KERNEL_NAME = "python3"
+ENGINES = ("perfkit", "fresh")
 
 # Temporary files of the job running in this process, removed if the worker is stopped.
 _TEMPS: set[Path] = set()
@@ -47,6 +52,9 @@ class ExecOptions:
     start_timeout: float = 60
     cell_timeout: float | None = 600
     cwd: str | None = None  # kernel working folder; None = the notebook's folder
+    engine: str = "perfkit"  # see ENGINES
+    recycle_after: int = 200  # perfkit engine: new fork server after this many kernels (0: never)
+    recycle_mb: float = 2048  # ... or when the fork server and this worker exceed this many MB
 
 
 def now() -> str:
@@ -55,10 +63,13 @@ def now() -> str:
 
 
 def is_retryable(exc: BaseException) -> bool:
-    """Kernel start races and dead kernels — worth another attempt with a fresh kernel."""
+    """Kernel start races, dead kernels and a fork server that could not give a kernel — worth
+    another attempt with a fresh kernel."""
     from nbclient.exceptions import DeadKernelError
 
-    if isinstance(exc, DeadKernelError):
+    from perfkit.batch.forkserver import ForkServerError
+
+    if isinstance(exc, DeadKernelError | ForkServerError):
         return True
     text = str(exc)
     if getattr(exc, "errno", None) == errno.EADDRINUSE or "Address already in use" in text:
@@ -84,18 +95,29 @@ def _papermill(job: Job, out: Path, opts: ExecOptions) -> dict[str, Any] | None:
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
+    fast = opts.engine == "perfkit"
+    cwd = opts.cwd or str(job.notebook.parent)
+    extra: dict[str, Any] = {}
+    if fast:
+        configure_server(opts)
+        # the kernel's folder given to nbclient, not read from this process's cwd (which papermill
+        # changes, and which Dask worker threads share)
+        extra["resources"] = {"metadata": {"path": cwd}}
     try:
         pm.execute_notebook(
             str(job.notebook),
             str(out),
             parameters=dict(job.parameters),
+            engine_name="perfkit" if fast else None,
+            request_save_on_cell_execute=not fast,  # fast: written once, at the end
             kernel_name=KERNEL_NAME,
             progress_bar=False,
             log_output=False,
-            cwd=opts.cwd or str(job.notebook.parent),
+            cwd=cwd,
             start_timeout=opts.start_timeout,
             execution_timeout=opts.cell_timeout,
             extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no start-up chatter per job
+            **extra,
         )
     except PapermillExecutionError as exc:
         return {
@@ -106,6 +128,16 @@ def _papermill(job: Job, out: Path, opts: ExecOptions) -> dict[str, Any] | None:
             "message": str(exc.evalue),
         }
     return None
+
+
+def configure_server(opts: ExecOptions) -> Any:
+    """This process's fork server with the recycling limits of ``opts``."""
+    from perfkit.batch.forkserver import get_server
+
+    server = get_server()
+    server.max_kernels = opts.recycle_after
+    server.max_memory = int(opts.recycle_mb * 2**20)
+    return server
 
 
 def _error_cell(path: Path, fallback: int) -> int:
@@ -241,3 +273,13 @@ def worker_init() -> None:
         if os.getppid() == 1:  # the parent died before prctl took effect
             os.kill(os.getpid(), signal.SIGTERM)
     ensure_importable()
+
+
+def worker_init_fast(opts: ExecOptions) -> None:
+    """:func:`worker_init`, then start this worker's fork server at once (its imports overlap the
+    other workers'); a server that cannot start is reported by the first job instead."""
+    worker_init()
+    try:
+        configure_server(opts).start()
+    except Exception as exc:  # noqa: BLE001 - the jobs report it
+        log.warning("fork server did not start: %s", exc)

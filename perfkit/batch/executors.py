@@ -4,6 +4,13 @@
 - ``dask``: a Dask distributed cluster (``--scheduler tcp://host:8786``). Workers need perfkit
   installed and the same paths to the store, the parameters, the notebooks and the output folder.
 
+With the ``perfkit`` engine each local worker starts its fork server when it starts; a Dask worker
+process creates its fork server on its first job (a module-level singleton,
+:func:`perfkit.batch.forkserver.get_server`). Either way the fork server is replaced after
+``recycle_after`` notebooks or above ``recycle_mb`` (server and worker together). Worker processes
+themselves are not recycled (``ProcessPoolExecutor(max_tasks_per_child=…)`` deadlocks on Python
+3.11 when it replaces a worker); they run no notebook code.
+
 ``executor.run(jobs, opts, on_result)`` calls ``on_result(job, record)`` in the calling process as
 each job finishes. On Ctrl-C (KeyboardInterrupt) it stops what is running and re-raises.
 """
@@ -19,7 +26,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
-from perfkit.batch.execute import ExecOptions, _error, execute_job, now, worker_init
+from perfkit.batch.execute import (
+    ExecOptions,
+    _error,
+    execute_job,
+    now,
+    worker_init,
+    worker_init_fast,
+)
 from perfkit.batch.plan import Job, file_stem
 from perfkit.errors import RequestError
 
@@ -60,10 +74,13 @@ class LocalPool:
     def run(self, jobs: Sequence[Job], opts: ExecOptions, on_result: OnResult) -> None:
         if not jobs:
             return
+        extra: dict[str, Any] = {"initializer": worker_init}
+        if opts.engine == "perfkit":  # a fork server per worker, started with the worker
+            extra = {"initializer": worker_init_fast, "initargs": (opts,)}
         pool = ProcessPoolExecutor(
             max_workers=max(1, min(self.workers, len(jobs))),
             mp_context=mp.get_context("spawn"),
-            initializer=worker_init,
+            **extra,
         )
         pending = {pool.submit(execute_job, job, opts): job for job in jobs}
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.batch.config import ROLES, load_run_config
-from perfkit.batch.execute import ExecOptions, Exporter, now
+from perfkit.batch.execute import ENGINES, ExecOptions, Exporter, now
 from perfkit.batch.executors import get_executor
 from perfkit.batch.fingerprint import (
     job_fingerprint,
@@ -255,6 +255,7 @@ def run(
     exporter: str | Exporter | None = None,
     progress: str | None = None,
     snapshot: bool | None = None,
+    engine: str | None = None,
 ) -> RunSummary:
     """Render every report of ``month`` (None: the store's latest month) for ``roles`` into
     ``out/<month>/``. Jobs that are up to date (same fingerprint, output present) are skipped unless
@@ -264,7 +265,9 @@ def run(
     or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto). ``snapshot``: compute
     the month's data once (:mod:`perfkit.snapshot`, reused while its fingerprint holds) and give
     every job its slice (jobs whose notebook declares a ``snapshot`` parameter); None = when two or
-    more jobs run, False = every notebook computes its own.
+    more jobs run, False = every notebook computes its own. ``engine``: ``perfkit`` (a kernel forked
+    from a warm fork server per notebook) or ``fresh`` (a kernel started from scratch per notebook);
+    None = run.yaml's (default ``perfkit``).
 
     Failed jobs do not raise: see :attr:`RunSummary.failed`. Ctrl-C stops the workers and their
     kernels, keeps the manifest of what finished, and re-raises KeyboardInterrupt.
@@ -285,10 +288,14 @@ def run(
         month = have[-1]
     jobs, shared = plan_jobs(month, roles=roles, only=only, db=db, params=params,
                              notebooks_dir=notebooks_dir)
+    engine = engine or cfg.engine
+    if engine not in ENGINES:
+        raise RequestError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
     month_dir = (Path(out) / month).resolve()
     opts = ExecOptions(out_dir=str(month_dir), exporter=exporter, assets=assets,
                        retries=cfg.retries, start_timeout=cfg.start_timeout,
-                       cell_timeout=cfg.cell_timeout)
+                       cell_timeout=cfg.cell_timeout, engine=engine,
+                       recycle_after=cfg.recycle_after, recycle_mb=cfg.recycle_mb)
     with _lock(month_dir):
         _clean_temps(month_dir)
         manifest = Manifest.load(month_dir, month)
@@ -307,9 +314,9 @@ def run(
         manifest.save()
         parts = {k: shared[k] for k in ("parameters_files", "store", "perfkit_version")}
         executor = get_executor(scheduler, workers)
-        log.info("%s: %d job(s) to run, %d up to date, on %s (%s)", month, len(todo), skipped,
-                 executor.name, month_dir)
-        if todo and executor.name == "local":
+        log.info("%s: %d job(s) to run, %d up to date, on %s, %s engine (%s)", month, len(todo),
+                 skipped, executor.name, engine, month_dir)
+        if todo and executor.name == "local" and engine == "fresh":
             check_kernel()
         takers = {j.notebook for j in todo if _takes_snapshot(j.notebook)}
         if takers and (snapshot or (snapshot is None and len(todo) > 1)):

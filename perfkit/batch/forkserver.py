@@ -1,0 +1,444 @@
+"""Fork server: a parent process that imports the heavy modules once and forks a brand-new kernel
+process per notebook.
+
+The server (``python -m perfkit.batch.forkserver``) imports pandas, numpy, duckdb, matplotlib (with the
+kernel's inline backend), seaborn, ipywidgets, ipykernel and perfkit's views, and nothing more: it
+starts no thread, no ZMQ context and runs no notebook code, so a child forked from it is a clean
+process. Each child becomes an ipykernel (``IPKernelApp`` binding random ports and writing its own
+connection file) in the working folder and environment of the request. A kernel serves one
+notebook and is killed after it, so notebook N+1 runs in a process that never saw notebook N:
+isolation by construction. One spare kernel is forked ahead (for the same folder, environment and
+arguments as the last request), so a request is answered with a kernel that is already listening.
+
+Protocol: one JSON object per line on the server's stdin/stdout (the server moves them to other
+descriptors at start and points fd 0 at /dev/null and fd 1 at stderr, which its kernels inherit).
+
+- ``{"op": "kernel", "cwd": ..., "env": {...}, "argv": [...]}`` → ``{"pid": ..., "connection": {...}}``
+  or ``{"error": "..."}``
+- ``{"op": "stats"}`` → ``{"pid", "rss", "served", "spare_hits"}``
+
+The server exits on end of input (its client closed the pipe or died) and kills its kernels; it also
+gets SIGTERM when the process that started it dies (Linux ``PR_SET_PDEATHSIG``), and its kernels get
+SIGKILL when the server dies.
+
+:class:`ForkServer` is the client side, used by :mod:`perfkit.batch.engine`; :func:`get_server` keeps
+one per process (a batch worker or a Dask worker process), created lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+#: Modules the server imports once, so kernels forked from it need not (order matters a little:
+#: the inline backend is chosen through MPLBACKEND before pyplot is imported).
+PRELOAD = (
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "duckdb",
+    "yaml",
+    "pydantic",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "matplotlib_inline.backend_inline",
+    "seaborn",
+    "ipywidgets",
+    "IPython",
+    "ipykernel.kernelapp",
+    "ipykernel.ipkernel",
+    "ipykernel.zmqshell",
+    "ipykernel.debugger",  # debugpy: 0.2 s of every kernel start otherwise
+    "perfkit",
+    "perfkit.views",
+    "perfkit.charts",
+    "perfkit.widgets",
+)
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+PR_SET_PDEATHSIG = 1
+
+
+# ------------------------------------------------------------------------------------ the server
+def _prctl_deathsig(sig: int) -> None:
+    """Have the kernel send ``sig`` to this process when its parent dies (Linux only)."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+
+
+def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
+    """Import ``modules`` (those that fail are skipped and returned) and warm what a first chart
+    would load (matplotlib's font list, the CJK font). Starts no thread."""
+    import importlib
+
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+    failed = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - a kernel imports it itself (and reports the error)
+            failed.append(name)
+    with contextlib.suppress(Exception):
+        from matplotlib import font_manager
+
+        font_manager.fontManager  # noqa: B018 - loads the font list cache
+        from perfkit.charts import _register, find_cjk_font
+
+        _register(str(find_cjk_font()))
+    return failed
+
+
+class _Kernel:
+    """A forked child: ``pid`` and the read end of the pipe its connection info arrives on."""
+
+    def __init__(self, pid: int, ready_fd: int, key: str) -> None:
+        self.pid, self.ready_fd, self.key = pid, ready_fd, key
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        return True
+
+    def connection(self, timeout: float) -> dict[str, Any]:
+        """Wait for the child's connection info (it sends it once its sockets are bound)."""
+        deadline = time.monotonic() + timeout
+        buf = b""
+        try:
+            while not buf.endswith(b"\n"):
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.ready_fd], [], [], left)[0]:
+                    raise TimeoutError(f"kernel {self.pid} not ready in {timeout:.0f}s")
+                chunk = os.read(self.ready_fd, 65536)
+                if not chunk:
+                    raise RuntimeError(f"kernel {self.pid} died during start-up")
+                buf += chunk
+        finally:
+            os.close(self.ready_fd)
+            self.ready_fd = -1
+        return json.loads(buf)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
+        if self.ready_fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.ready_fd)
+            self.ready_fd = -1
+
+
+def _child(cwd: str, env: dict[str, str], argv: list[str], conn_dir: str, ready_w: int,
+           close: list[int], server_pid: int) -> None:
+    """In the forked child: become an ipykernel; never returns."""
+    code = 1
+    try:
+        for fd in close:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        os.setsid()  # Ctrl-C in a terminal reaches the batch, not the kernels
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)  # no start-up banner; outputs reach the notebook through ZMQ
+        os.close(devnull)
+        _prctl_deathsig(signal.SIGKILL)
+        if os.getppid() != server_pid:  # the server died before prctl took effect
+            os._exit(1)
+        for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(env)
+        os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)
+        from ipykernel.kernelapp import IPKernelApp
+
+        conn_file = os.path.join(conn_dir, f"kernel-{os.getpid()}.json")
+        app = IPKernelApp.instance()
+        app.initialize(["-f", conn_file, *argv])
+        info = json.loads(Path(conn_file).read_text(encoding="utf-8"))
+        info["connection_file"] = conn_file
+        os.write(ready_w, (json.dumps(info) + "\n").encode())
+        os.close(ready_w)
+        app.start()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:  # noqa: BLE001 - printed to the server's stderr
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def serve() -> None:
+    """The server's main loop (see the module docstring)."""
+    ctl_in, ctl_out = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)  # kernels' C-level stdout goes to stderr, never into the protocol
+    _prctl_deathsig(signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the batch decides; SIGTERM/EOF end us
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # exited kernels are reaped by the OS
+    os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's import-time notice
+    failed = preload()
+    threads = threading.active_count()
+    conn_dir = tempfile.mkdtemp(prefix="perfkit-kernels-")
+    out = os.fdopen(ctl_out, "w", buffering=1, encoding="utf-8")
+    inp = os.fdopen(ctl_in, "r", encoding="utf-8")
+    spare: _Kernel | None = None
+    served = hits = 0
+    server_pid = os.getpid()
+
+    def fork(cwd: str, env: dict[str, str], argv: list[str], key: str) -> _Kernel:
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            _child(cwd, env, argv, conn_dir, w, [r, ctl_in, ctl_out], server_pid)
+        os.close(w)
+        return _Kernel(pid, r, key)
+
+    def shutdown(*_: Any) -> None:
+        if spare is not None:
+            spare.kill()
+        with contextlib.suppress(OSError):
+            for name in os.listdir(conn_dir):
+                os.unlink(os.path.join(conn_dir, name))
+            os.rmdir(conn_dir)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    out.write(json.dumps({"ready": True, "pid": os.getpid(), "threads": threads,
+                          "preload_failed": failed}) + "\n")
+    for line in inp:
+        try:
+            req = json.loads(line)
+        except ValueError:
+            out.write(json.dumps({"error": f"bad request {line[:80]!r}"}) + "\n")
+            continue
+        op = req.get("op")
+        if op == "stats":
+            import psutil
+
+            out.write(json.dumps({"pid": os.getpid(), "rss": psutil.Process().memory_info().rss,
+                                  "served": served, "spare_hits": hits}) + "\n")
+            continue
+        if op != "kernel":
+            out.write(json.dumps({"error": f"unknown op {op!r}"}) + "\n")
+            continue
+        cwd, env, argv = str(req["cwd"]), dict(req["env"]), list(req.get("argv", []))
+        timeout = float(req.get("timeout", 60))
+        key = json.dumps([cwd, sorted(env.items()), argv])
+        kernel: _Kernel | None = None
+        try:
+            if spare is not None and spare.key == key and spare.alive():
+                kernel, spare = spare, None
+                hits += 1
+            else:
+                if spare is not None:
+                    spare.kill()
+                    spare = None
+                kernel = fork(cwd, env, argv, key)
+            info = kernel.connection(timeout)
+        except Exception as exc:  # noqa: BLE001 - reported to the client
+            if kernel is not None:
+                kernel.kill()
+            out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
+            continue
+        served += 1
+        out.write(json.dumps({"pid": kernel.pid, "connection": info}) + "\n")
+        spare = fork(cwd, env, argv, key)  # ready by the next request
+    shutdown()
+
+
+# ------------------------------------------------------------------------------------ the client
+class ForkServerError(RuntimeError):
+    """The fork server could not start or answer; the message says why."""
+
+
+class ForkServer:
+    """Client of one fork server process, started on first use.
+
+    ``max_kernels``: the server is replaced after serving that many kernels (0: never);
+    ``max_memory``: ... or when it and this process together hold more than that many resident bytes
+    (0: never); checked by :meth:`maybe_recycle` after each notebook. Thread-safe:
+    requests from several threads (a Dask worker with threads) are served one at a time.
+    """
+
+    def __init__(self, max_kernels: int = 500, max_memory: int = 2 << 30,
+                 start_timeout: float = 120) -> None:
+        self.max_kernels, self.max_memory, self.start_timeout = max_kernels, max_memory, start_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.served = 0  # kernels handed out by the current server
+        self.generation = 0  # servers started so far
+        self._buf = b""
+        self._lock = threading.RLock()
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None and self.proc.poll() is None else None
+
+    def start(self) -> None:
+        """Start the server (if not running) and wait until it has imported the heavy modules."""
+        with self._lock:
+            if self.pid is not None:
+                return
+            self.close()
+            from perfkit.batch.execute import ensure_importable
+
+            ensure_importable()
+            t0 = time.perf_counter()
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "perfkit.batch.forkserver"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True,
+                env={**os.environ, "MPLBACKEND": os.environ.get("MPLBACKEND", INLINE_BACKEND)},
+            )
+            self._buf = b""
+            self.served = 0
+            self.generation += 1
+            hello = self._read(self.start_timeout)
+            if hello.get("threads", 1) != 1:
+                log.warning("fork server %s has %s threads after its imports; forking it is unsafe",
+                            self.proc.pid, hello["threads"])
+            if hello.get("preload_failed"):
+                log.info("fork server could not preload %s", ", ".join(hello["preload_failed"]))
+            log.info("fork server %s ready in %.2fs", self.proc.pid, time.perf_counter() - t0)
+
+    def _read(self, timeout: float) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                pid = self.proc.pid
+                self.close()
+                raise ForkServerError(f"fork server {pid} did not answer in {timeout:.0f}s")
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                code = self.proc.poll()
+                self.close()
+                raise ForkServerError(f"fork server exited (code {code})")
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
+        return json.loads(line)
+
+    def _ask(self, req: dict[str, Any], timeout: float) -> dict[str, Any]:
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps(req) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            self.close()
+            raise ForkServerError(f"fork server is gone ({exc})") from None
+        return self._read(timeout)
+
+    def kernel(self, cwd: str, env: dict[str, str], argv: list[str],
+               timeout: float = 60) -> tuple[int, dict[str, Any]]:
+        """A new kernel process: ``(pid, connection info)``. A server that died is restarted once."""
+        req = {"op": "kernel", "cwd": cwd, "env": env, "argv": argv, "timeout": timeout}
+        with self._lock:
+            for attempt in (1, 2):
+                self.start()
+                try:
+                    reply = self._ask(req, timeout + 5)
+                except ForkServerError:
+                    if attempt == 2:
+                        raise
+                    log.warning("fork server lost; starting a new one")
+                    continue
+                break
+            if "error" in reply:
+                raise ForkServerError(f"fork server could not start a kernel: {reply['error']}")
+            self.served += 1
+            return int(reply["pid"]), reply["connection"]
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            self.start()
+            return self._ask({"op": "stats"}, 10)
+
+    def maybe_recycle(self) -> bool:
+        """Replace the server (on next use) after ``max_kernels`` kernels or above ``max_memory``;
+        True when it was stopped."""
+        with self._lock:
+            if self.pid is None:
+                return False
+            reason = None
+            if self.max_kernels and self.served >= self.max_kernels:
+                reason = f"{self.served} kernels served"
+            elif self.max_memory:
+                rss = memory_of(self.proc.pid) + memory_of(os.getpid())  # type: ignore[union-attr]
+                if rss > self.max_memory:
+                    reason = f"{rss / 2**20:.0f} MB resident (server and worker)"
+            if reason is None:
+                return False
+            log.info("recycling fork server %s: %s", self.pid, reason)
+            self.close()
+            return True
+
+    def close(self) -> None:
+        """Stop the server and its spare kernel (kernels in use die with it: PDEATHSIG)."""
+        with self._lock:
+            proc, self.proc = self.proc, None
+            if proc is None:
+                return
+            with contextlib.suppress(OSError):
+                proc.stdin.close()  # type: ignore[union-attr]
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+            with contextlib.suppress(OSError):
+                proc.stdout.close()  # type: ignore[union-attr]
+
+
+_SERVER: ForkServer | None = None
+_SERVER_LOCK = threading.Lock()
+
+
+def memory_of(pid: int) -> int:
+    """Resident bytes of process ``pid`` (0 when it is gone)."""
+    import psutil
+
+    try:
+        return int(psutil.Process(pid).memory_info().rss)
+    except psutil.Error:
+        return 0
+
+
+def get_server() -> ForkServer:
+    """This process's fork server (created on first use; one per batch worker or Dask worker)."""
+    global _SERVER
+    with _SERVER_LOCK:
+        if _SERVER is None:
+            _SERVER = ForkServer()
+            import atexit
+
+            atexit.register(_SERVER.close)
+        return _SERVER
+
+
+if __name__ == "__main__":
+    serve()
