@@ -48,7 +48,15 @@ import pyarrow as pa
 
 from perfkit._demo_base import _Calendar, _calendar, _cat, _codes, _dates, _join, _num, _strs
 from perfkit._demo_clients import _client_table, _clients, _contacts, _risk, _simulate, _surveys
-from perfkit._demo_staff import _employee_table, _incidents, _levels, _market, _params, _reviews, _staff
+from perfkit._demo_staff import (
+    _employee_table,
+    _incidents,
+    _levels,
+    _market,
+    _params,
+    _reviews,
+    _staff,
+)
 from perfkit.errors import RequestError
 from perfkit.schema import RISK_LEVELS, TABLE_BY_NAME, Table
 from perfkit.store import create_store
