@@ -250,6 +250,9 @@ class _Data:
                             .reindex(index=employees, columns=cols).fillna(0.0))
 
     def at(self, name: str, t: int) -> pd.Series:
+        """The measure at month index ``t``; NaN (shown "—", never met) before the store's data."""
+        if t < self.first:
+            return pd.Series(np.nan, index=self.m[name].index)
         return self.m[name][t]
 
     def window_sum(self, name: str, start: int, end: int) -> pd.Series:
