@@ -264,7 +264,7 @@ class _Data:
         note = ""
         if start - 1 < self.first:
             start = self.first + 1
-            note = f"数据自 {_mlabel(self.first)} 起,按 {max(end - start + 1, 0)} 个月计"
+            note = f"数据自 {_mlabel(self.first)} 起，按 {max(end - start + 1, 0)} 个月计"
         n = end - start + 1
         if n <= 0:
             nan = pd.Series(np.nan, index=self.m["assets_end"].index)
@@ -317,15 +317,15 @@ def _standard(
     eff_th = th["eff"].where(~large, th["la_eff"])
     eff_note = pd.Series(np.select(
         [large.to_numpy(), th["la_assets"].notna().to_numpy()],
-        [("托管资产超过 " + th["la_assets"].map(_money) + ",适用大额门槛").to_numpy(),
+        [("托管资产超过 " + th["la_assets"].map(_money) + "，适用大额门槛").to_numpy(),
          ("托管资产超过 " + th["la_assets"].map(_money) + " 时门槛为 " + th["la_eff"].map(_count)).to_numpy()],
         ""), index=ids)
     flow_eff, flow_assets, _, flow_note = data.flows(start, end)
     either = th["flow_eff"].notna() & th["flow_assets"].notna()
     note_e = pd.Series(flow_note, index=ids).str.cat(
-        pd.Series("", index=ids).where(~either, "与月均净增资产满足其一即可"), sep=";").str.strip(";")
+        pd.Series("", index=ids).where(~either, "与月均净增资产满足其一即可"), sep="；").str.strip("；")
     note_a = pd.Series(flow_note, index=ids).str.cat(
-        pd.Series("", index=ids).where(~either, "与月均净增有效户满足其一即可"), sep=";").str.strip(";")
+        pd.Series("", index=ids).where(~either, "与月均净增有效户满足其一即可"), sep="；").str.strip("；")
     lv = std_of.fillna("")
     end_label = f"{_mlabel(end)} 月末"
     parts = [
@@ -559,19 +559,19 @@ def _reasons(summary: pd.DataFrame, cond: pd.DataFrame, rules: LevelRules) -> li
                 flow = _c["condition"].isin(["月均净增有效户", "月均净增资产"]) & (_c["check"] == check)
                 ok_periods = set(_c.loc[flow & _c["met"], "period"])
                 f = f[~(f["condition"].isin(["月均净增有效户", "月均净增资产"]) & f["period"].isin(ok_periods))]
-            return ";".join(f"{r.period} {r.condition} {r.value_text} < {r.threshold_text}"
+            return "；".join(f"{r.period} {r.condition} {r.value_text} < {r.threshold_text}"
                             for r in f.itertuples())
 
         if row.recommendation == PROBATION_FAIL:
-            out.append("试用期标准未达到:" + failed(CHECK_PROBATION))
+            out.append("试用期标准未达到：" + failed(CHECK_PROBATION))
         elif row.status == "试用期":
             out.append("试用期标准已达到")
         elif row.recommendation == PROMOTE:
-            out.append(f"在级 {row.months_at_level} 个月,连续 {rules.promotion.consecutive_quarters} 个季度"
+            out.append(f"在级 {row.months_at_level} 个月，连续 {rules.promotion.consecutive_quarters} 个季度"
                        f"达到{row.recommended_level}维持标准")
         elif row.recommendation in (DEMOTE, BELOW_LOWEST):
-            out.append(f"未达{row.level}维持标准:" + failed(CHECK_MAINTAIN))
+            out.append(f"未达{row.level}维持标准：" + failed(CHECK_MAINTAIN))
         else:
             why = failed(CHECK_PROMOTION)
-            out.append(f"达到{row.level}维持标准" + (f";未晋级:{why}" if why else ""))
+            out.append(f"达到{row.level}维持标准" + (f"；未晋级：{why}" if why else ""))
     return out

@@ -185,13 +185,13 @@ def pay_frame(emp: pd.DataFrame, months: pd.DataFrame, rules: PayRules, month: s
         for n, c in zip(out["active_accounts"], out["client_cost"], strict=True)]
     out["commission_formula"] = [
         (f"(佣金 {yuan(c)} − 基数 {yuan(b)} − 客户成本 {yuan(cc)}) × {pct(r)} = {yuan(p)}" if n >= 0 else
-         f"佣金 {yuan(c)} − 基数 {yuan(b)} − 客户成本 {yuan(cc)} = {yuan(n)} < 0,按 0 元发放"
-         f"(连续第 {s} 个月为负)")
+         f"佣金 {yuan(c)} − 基数 {yuan(b)} − 客户成本 {yuan(cc)} = {yuan(n)} < 0，按 0 元发放"
+         f"（连续第 {s} 个月为负）")
         for c, b, cc, r, n, p, s in zip(out["commission"], out["level_base"], out["client_cost"],
                                         out["share_rate"], out["commission_net"], out["commission_pay"],
                                         out["negative_months"], strict=True)]
     out["bonus_formula"] = [
-        f"{yuan(b)} × {pct(c)} = {yuan(x)}" + (f"(扣 {d:g} 分)" if d > 0 else "")
+        f"{yuan(b)} × {pct(c)} = {yuan(x)}" + (f"（扣 {d:g} 分）" if d > 0 else "")
         for b, c, x, d in zip(out["bonus_standard"], out["conduct_score"], out["bonus"],
                               out["deduction_points"], strict=True)]
     cols = ["employee_name", "branch_id", "level", "composite", "performance_tier", "performance_pay",
@@ -202,9 +202,12 @@ def pay_frame(emp: pd.DataFrame, months: pd.DataFrame, rules: PayRules, month: s
     return out[cols].reset_index()
 
 
-def pay(store, month: str, *, entity: str | None = None, params: str | Path = "parameters") -> pd.DataFrame:
+def pay(store, month: str, *, entity: str | None = None, params: str | Path = "parameters",
+        composite: pd.Series | None = None) -> pd.DataFrame:
     """Performance pay, commission-share pay and bonus per employee for ``month`` (see the module
-    docstring and :func:`pay_frame` for the columns). ``entity``: an employee id or a branch id."""
+    docstring and :func:`pay_frame` for the columns). ``entity``: an employee id or a branch id.
+    ``composite``: the month's composite scores by employee id when the caller already has them
+    (a report that scored the month); else :func:`perfkit.scorecard.scores` is called."""
     from perfkit.catalog import load_catalog
     from perfkit.measures import cached_measure_frame
     from perfkit.scorecard import _cacheable, _check_month, conduct_scores, load_scorecard, scores
@@ -243,7 +246,8 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path = "p
         frame = cached_measure_frame(_cacheable(store) or con, con, wanted, catalog)
         conduct = conduct_scores(con, month, sc.deductions).set_index("employee_id")
     staff = staff[staff["level"].isin(LEVELS)]
-    composite = scores(store, month, "employee", params=params).set_index("entity_id")["composite"]
+    if composite is None:
+        composite = scores(store, month, "employee", params=params).set_index("entity_id")["composite"]
     months = staff.merge(frame[["employee_id", "month", "commission", "accounts_active"]],
                          on=["employee_id", "month"], how="left").fillna({"commission": 0.0,
                                                                           "accounts_active": 0.0})

@@ -38,7 +38,7 @@ def test_formulas_hand_computed(rules):
     assert out["commission_pay"] == pytest.approx(2690.5 * 0.6)             # 1,614.30
     assert out["commission_formula"] == "(佣金 3,210.50 元 − 基数 400 元 − 客户成本 120 元) × 60% = 1,614.30 元"
     assert out["bonus"] == pytest.approx(1500 * 0.95)
-    assert out["bonus_formula"] == "1,500 元 × 95% = 1,425 元(扣 5 分)"
+    assert out["bonus_formula"] == "1,500 元 × 95% = 1,425 元（扣 5 分）"
     assert out["total_pay"] == pytest.approx(605.5 + 1614.3 + 1425)
     assert not out["demotion_flag"]
 
@@ -59,8 +59,8 @@ def test_negative_commission_is_paid_as_zero_and_shown(rules):
     out = pay_frame(emp(level="初级"), months([("2026-10", "初级", 150.0, 80)]), rules, "2026-10").iloc[0]
     assert out["commission_net"] == pytest.approx(150 - 200 - 80)
     assert out["commission_pay"] == 0
-    assert out["commission_formula"] == ("佣金 150 元 − 基数 200 元 − 客户成本 80 元 = −130 元 < 0,按 0 元发放"
-                                         "(连续第 1 个月为负)")
+    assert out["commission_formula"] == ("佣金 150 元 − 基数 200 元 − 客户成本 80 元 = −130 元 < 0，按 0 元发放"
+                                         "（连续第 1 个月为负）")
     assert out["negative_months"] == 1 and not out["demotion_flag"]
 
 
@@ -106,7 +106,7 @@ def test_store_and_cli(tiny_store, params_dir, tmp_path, capsys):
     assert df.loc["E1", "performance_pay"] == pytest.approx(700 * round(comp["E1"], 1) / 100)
     assert main(["pay", "--db", str(tiny_store), "--month", "2026-10", "--entity", "E2", "--format", "csv"]) == 0
     out = capsys.readouterr().out
-    assert "1,000 元 × 95% = 950 元(扣 5 分)" in out and "E1" not in out
+    assert "1,000 元 × 95% = 950 元（扣 5 分）" in out and "E1" not in out
 
     params = tmp_path / "parameters"
     shutil.copytree(params_dir, params)
