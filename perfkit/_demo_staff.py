@@ -387,7 +387,8 @@ def _levels(rng: np.random.Generator, s: _Staff, cal: _Calendar, emp_ids: pa.Arr
     for e in mgr:
         level = int(s.level[e])
         hire = int(s.hire[e])
-        dates = reviews[(reviews > hire) & (reviews <= min(int(s.leave[e]), cal.last))]
+        # review dates after six months in the job (the first review) and before leaving
+        dates = reviews[(reviews > hire + 182) & (reviews <= min(int(s.leave[e]), cal.last))]
         # levels from the current one backwards: L, L-1, …, 0 (or L, L+1, L, …, 0 with a demotion)
         path = [level]
         if demote[e] and len(dates) >= 3:

@@ -121,6 +121,7 @@ class Review(_Model):
 class Promotion(_Model):
     min_months_at_level: int = Field(ge=0)
     consecutive_quarters: int = Field(ge=1)
+    min_composite: float | None = Field(default=None, ge=0, le=100)
 
 
 class ProbationStandard(_Model):
@@ -233,7 +234,8 @@ def _count(x: float, unit: str = "户") -> str:
 
 
 def _text(value: pd.Series, unit: str) -> pd.Series:
-    fmt = _money if unit == "元" else (lambda v: _count(v, "个月")) if unit == "月" else _count
+    fmt = {"元": _money, "月": lambda v: _count(v, "个月"),
+           "分": lambda v: "—" if pd.isna(v) else f"{v:.1f}".removesuffix(".0") + "分"}.get(unit, _count)
     return value.map(fmt)
 
 
@@ -379,6 +381,7 @@ def _reviewed(con, month: str, rules: LevelRules) -> pd.DataFrame:
 
 def level_review(
     store, month: str, *, entity: str | None = None, params: str | Path = "parameters",
+    composite: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, conditions) of the level review for ``month`` (see the module docstring).
 
@@ -391,7 +394,9 @@ def level_review(
     standard_level, period, condition, value, threshold, unit (元 / 户 / 月), value_text,
     threshold_text, met, note.
 
-    ``entity``: an employee id or a branch id (its employees).
+    ``entity``: an employee id or a branch id (its employees). ``composite``: the month's composite
+    scores by employee id, when the caller has them (needed for ``promotion.min_composite``; else
+    :func:`perfkit.scorecard.scores` is called).
     """
     from perfkit.catalog import load_catalog
     from perfkit.measures import cached_measure_frame
@@ -420,16 +425,22 @@ def level_review(
         if not sel.any():
             raise RequestError(f"unknown entity {entity!r}: not a reviewed employee nor a branch with one")
         emp = emp[sel]
-    return review(emp, frame, month, rules, first=_mlabel(first))
+    if rules.promotion.min_composite is not None and composite is None:
+        from perfkit.scorecard import scores
+
+        composite = scores(store, month, "employee", params=params).set_index("entity_id")["composite"]
+    return review(emp, frame, month, rules, first=_mlabel(first), composite=composite)
 
 
 def review(
     emp: pd.DataFrame, frame: pd.DataFrame, month: str, rules: LevelRules, *, first: str | None = None,
+    composite: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The pure part of :func:`level_review`: ``emp`` indexed by employee_id with employee_name,
     branch_id, branch_name, region_class, hire_date, level and level_since; ``frame`` the measures
     (employee_id, month, assets_end, effective_clients, net_inflow, commission) of the months
-    ``first`` (default: the frame's first month; the store's first month) … ``month``."""
+    ``first`` (default: the frame's first month; the store's first month) … ``month``; ``composite``
+    the month's composite score by employee id (for ``promotion.min_composite``; missing = not met)."""
     m_idx = _midx(month)
     q_end = _quarter_end(m_idx)
     first_idx = _midx(first if first is not None else str(frame["month"].min()))
@@ -491,6 +502,13 @@ def review(
                         "月", "自 " + since.dt.strftime("%Y-%m-%d") + " 起任现职级")
     parts.append(tenure_rows[can.to_numpy()])
     promotion_met = tenure_ok & can
+    if rules.promotion.min_composite is not None:   # 工作与质量考核合格: the month's composite score
+        comp = (composite if composite is not None else pd.Series(dtype=float)).reindex(ids).astype(float)
+        comp_rows = _rows(ids, CHECK_PROMOTION, nxt.fillna(""), month, "综合得分", comp,
+                          pd.Series(float(rules.promotion.min_composite), index=ids), "分",
+                          "当月综合考核得分（工作与质量考核合格）")
+        parts.append(comp_rows[can.to_numpy()])
+        promotion_met &= pd.Series(comp_rows["met"].to_numpy(), index=ids)
     for k in range(rules.promotion.consecutive_quarters):
         qe = q_end - 3 * k
         label = f"{qe // 12}Q{qe % 12 // 3 + 1}"

@@ -31,6 +31,7 @@ from perfkit.errors import RequestError, SpecError
 from perfkit.schema import LEVELS, POSITIONS
 
 FILE_NAME = "pay.yaml"
+NEGATIVE_LOOKBACK = 12  # months of history read to count a run of negative commission-share months
 
 
 class _Model(BaseModel):
@@ -151,7 +152,7 @@ def pay_frame(emp: pd.DataFrame, months: pd.DataFrame, rules: PayRules, month: s
     neg = m.assign(back=m_idx - idx)[lambda d: (d["net"] < 0) & (d["back"] >= 0)]
     streak = pd.Series(0, index=emp["employee_id"], dtype=int)
     neg_set = set(zip(neg["employee_id"], neg["back"], strict=True))
-    for back in range(k + 12):       # a run is at most this long to matter; stop at the first gap
+    for back in range(max(k, NEGATIVE_LOOKBACK)):   # stop at the first month that breaks the run
         alive = streak == back
         if not alive.any():
             break
@@ -224,7 +225,8 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path = "p
         if month not in have:
             raise RequestError(f"no client data for month {month}; the store has "
                                f"{have[0] + ' … ' + have[-1] if have else 'no months'}")
-        wanted = have[max(0, have.index(month) - (k - 1)): have.index(month) + 1]
+        # enough months to count a negative run exactly (up to a year) and to see the flag's run
+        wanted = have[max(0, have.index(month) - (max(k, NEGATIVE_LOOKBACK) - 1)): have.index(month) + 1]
         # who was employed in which month, and his level on its last day (levels table, else employees)
         staff = con.execute(
             """WITH m AS (SELECT unnest(?::VARCHAR[]) AS month),

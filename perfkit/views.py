@@ -358,7 +358,8 @@ class BranchReport(_Report):
         """The branch's employees: level, recommendation and reason; pick one → every condition."""
         from perfkit.levels import level_review
 
-        summary, cond = level_review(self.db, self.month, entity=self.branch_id, params=self.params)
+        summary, cond = level_review(self.db, self.month, entity=self.branch_id, params=self.params,
+                                     composite=self.scores.set_index("entity_id")["composite"])
         table_ = level_table(summary)
         options = [(f"{r.employee_name}（{r.employee_id}）",
                     [text(level_line(r), css_class="perfkit-score"),
@@ -441,7 +442,8 @@ class EmployeeReport(_Report):
         if not self._reviewed():
             return text("本岗位不参加客户经理职级评定。", css_class="perfkit-note")
         try:
-            summary, cond = level_review(self.db, self.month, entity=self.employee_id, params=self.params)
+            summary, cond = level_review(self.db, self.month, entity=self.employee_id, params=self.params,
+                                         composite=self.score.set_index("entity_id")["composite"])
         except RequestError:  # e.g. left before the month's end: not reviewed this month
             return text("本月不参加职级评定（月末不在职）。", css_class="perfkit-note")
         r = next(summary.itertuples())

@@ -22,7 +22,7 @@ def rules(params_dir):
 
 
 def run(rules, *, level="初级", region="一类", since="2024-01-01", hire="2020-01-01", assets=900 * W,
-        eff=12, inflow=25 * W, commission=0.0, month="2026-12"):
+        eff=12, inflow=25 * W, commission=0.0, month="2026-12", composite=75.0):
     """One employee; ``assets`` / ``eff`` a number or {month: value} overriding a constant
     (eff may also be a callable month index → value), ``inflow`` per month."""
     def val(x, m, i):
@@ -38,7 +38,7 @@ def run(rules, *, level="初级", region="一类", since="2024-01-01", hire="202
     emp = pd.DataFrame([{"employee_id": "E1", "employee_name": "张伟", "branch_id": "B01",
                          "branch_name": "上海淮海中路证券营业部", "region_class": region, "hire_date": hire,
                          "level": level, "level_since": since}]).set_index("employee_id")
-    summary, cond = review(emp, frame, month, rules)
+    summary, cond = review(emp, frame, month, rules, composite=pd.Series({"E1": composite}))
     return summary.iloc[0], cond
 
 
@@ -123,6 +123,15 @@ def test_promotion_needs_two_consecutive_quarters(rules, assets, expected, q3_me
     assert cond_row(cond, "晋级标准", "托管资产", "2026-09 月末")["met"] == q3_met
     assert cond_row(cond, "晋级标准", "托管资产", "2026-12 月末")["met"] == q4_met
     assert set(cond.loc[cond["check"] == "晋级标准", "period"]) >= {"2026Q3", "2026Q4"}
+
+
+@pytest.mark.parametrize(("composite", "expected"), [(75.0, "晋级"), (60.0, "晋级"), (59.9, "维持"),
+                                                    (float("nan"), "维持")])
+def test_promotion_needs_a_passing_appraisal(rules, composite, expected):
+    s, cond = run(rules, eff=25, composite=composite)      # every other promotion condition met
+    assert s["recommendation"] == expected
+    row = cond_row(cond, "晋级标准", "综合得分")
+    assert row["threshold"] == 60 and row["met"] == (expected == "晋级")
 
 
 def test_quarters_are_the_last_complete_ones_and_review_months_half_yearly(rules):
