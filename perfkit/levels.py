@@ -12,7 +12,8 @@ For a month, every reviewed employee (``positions``, employed on the month's las
     the probation standard over the months so far → 维持 (passed) or 试用期未达标;
   - **afterwards**: 晋级 when at least ``promotion.min_months_at_level`` months at level AND the next
     level's maintain standard was met in each of the last ``promotion.consecutive_quarters``
-    complete quarters (ended by the month); else 降级 when the current level's maintain standard is
+    complete quarters (ended by the month) AND, with ``promotion.min_composite``, the month's
+    composite score (perfkit scores: the work and quality appraisal) reaches it; else 降级 when the current level's maintain standard is
     not met over the last ``review.window_months`` months (the lowest level has nothing below:
     未达维持标准, which a firm checks at contract renewal); else 维持.
 
@@ -479,7 +480,7 @@ def review(
             if th is None:
                 continue
             t = _resolve(th, r)
-            rows = _rows(p_ids, CHECK_PROBATION, "初级" if "初级" in order else rules.levels[0], period, name,
+            rows = _rows(p_ids, CHECK_PROBATION, emp.loc[p_ids, "level"], period, name,
                          value, t, unit, f"试用期 {rules.probation.months} 个月内累计")
             parts.append(rows)
             ok &= rows.set_index("employee_id")["met"]
