@@ -57,6 +57,12 @@ MAINTAIN, PROMOTE, DEMOTE, PROBATION_FAIL, BELOW_LOWEST = "维持", "晋级", "�
 CHECK_PROBATION, CHECK_MAINTAIN, CHECK_PROMOTION = "试用期标准", "维持标准", "晋级标准"
 
 Threshold = float | dict[str, float]
+SUMMARY_COLUMNS = ["employee_id", "employee_name", "branch_id", "branch_name", "region_class", "level",
+                   "level_since", "months_at_level", "status", "review_month", "next_review",
+                   "recommendation", "recommended_level", "maintain_met", "promotion_met", "probation_met",
+                   "reason"]
+CONDITION_COLUMNS = ["employee_id", "check", "standard_level", "period", "condition", "value", "threshold",
+                     "unit", "value_text", "threshold_text", "met", "note"]
 
 
 class _Model(BaseModel):
@@ -442,6 +448,8 @@ def review(
     (employee_id, month, assets_end, effective_clients, net_inflow, commission) of the months
     ``first`` (default: the frame's first month; the store's first month) … ``month``; ``composite``
     the month's composite score by employee id (for ``promotion.min_composite``; missing = not met)."""
+    if emp.empty:
+        return pd.DataFrame(columns=SUMMARY_COLUMNS), pd.DataFrame(columns=CONDITION_COLUMNS)
     m_idx = _midx(month)
     q_end = _quarter_end(m_idx)
     first_idx = _midx(first if first is not None else str(frame["month"].min()))

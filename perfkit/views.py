@@ -358,8 +358,11 @@ class BranchReport(_Report):
         """The branch's employees: level, recommendation and reason; pick one → every condition."""
         from perfkit.levels import level_review
 
-        summary, cond = level_review(self.db, self.month, entity=self.branch_id, params=self.params,
-                                     composite=self.scores.set_index("entity_id")["composite"])
+        try:
+            summary, cond = level_review(self.db, self.month, entity=self.branch_id, params=self.params,
+                                         composite=self.scores.set_index("entity_id")["composite"])
+        except RequestError:  # no 客户经理 to review in this branch
+            return text("本营业部本月无参加职级评定的员工。", css_class="perfkit-note")
         table_ = level_table(summary)
         options = [(f"{r.employee_name}（{r.employee_id}）",
                     [text(level_line(r), css_class="perfkit-score"),
@@ -377,7 +380,10 @@ class BranchReport(_Report):
         from perfkit.pay import pay
 
         comp = self.scores.set_index("entity_id")["composite"]
-        df = pay(self.db, self.month, entity=self.branch_id, params=self.params, composite=comp)
+        try:
+            df = pay(self.db, self.month, entity=self.branch_id, params=self.params, composite=comp)
+        except RequestError:  # nobody paid by these rules in this branch
+            return text("本营业部本月无适用本办法的员工。", css_class="perfkit-note")
         out = pay_summary(df)
         options = [(f"{r.employee_name}（{r.employee_id}）", table_widget(pay_formulas(r)))
                    for r in df.itertuples()]

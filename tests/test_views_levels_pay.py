@@ -62,3 +62,15 @@ def test_company_counts_by_branch_and_region_class_without_employees(tiny_store,
     for name in NAMES.values():
         assert name not in text
     assert not re.search(r"\bE[0-9]\b", text)
+
+
+def test_a_branch_without_client_managers_gets_notes_not_errors(tmp_path, params):
+    from perfkit import demo
+
+    db = tmp_path / "one.duckdb"
+    demo.generate(db, branches=1, employees=1, clients=10, months=2)   # only the 营业部负责人
+    b = BranchReport(MONTH, db=db, params=params, branch_id="B001")
+    assert "无参加职级评定的员工" in html(b.level_changes())
+    assert "无适用本办法的员工" in html(b.pay_table())
+    c = CompanyReport(MONTH, db=db, params=params)
+    assert "本月无参评人员" in html(c.level_summary())
