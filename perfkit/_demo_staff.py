@@ -355,3 +355,74 @@ def _incidents(rng: np.random.Generator, s: _Staff, cal: _Calendar, emp_ids: pa.
     )
 
 
+
+
+# ----------------------------------------------------------------------------- level history
+
+
+def _levels(rng: np.random.Generator, s: _Staff, cal: _Calendar, emp_ids: pa.Array) -> pa.Table:
+    """职级记录 of every 客户经理, consistent with ``employees.level`` and the hire date.
+
+    Built backwards from the current level: level changes take effect on a half-year review date
+    (1 January or 1 July), at least six months apart; each earlier stint is one level lower (a
+    promotion), and about one manager in six was once a level higher and demoted (降级). A manager
+    whose tenure is too short for every promotion joined above 初级 (入职定级). The last row of a
+    leaver ends on the leave date; every other current row has no end date.
+    """
+    first_year = int(np.datetime64(int(s.hire.min()) if s.n else cal.first, "D")
+                     .astype("datetime64[Y]").astype(np.int64)) + 1970
+    last_year = int(np.datetime64(cal.last, "D").astype("datetime64[Y]").astype(np.int64)) + 1970
+    reviews = np.array(
+        [np.datetime64(f"{y}-{m:02d}-01", "D").astype(np.int64)
+         for y in range(first_year, last_year + 1) for m in (1, 7)], dtype=np.int64)
+    reviews = reviews[reviews <= cal.last]
+    mgr = np.flatnonzero((s.pos == MANAGER) & (s.level >= 0))
+    demote = rng.random(s.n) < 0.17
+    back = rng.integers(0, 4, size=(s.n, 8))      # half-years back from one change to the previous
+    out_e: list[int] = []
+    out_l: list[int] = []
+    out_s: list[int] = []
+    out_end: list[int] = []
+    out_r: list[str] = []
+    for e in mgr:
+        level = int(s.level[e])
+        hire = int(s.hire[e])
+        # review dates after six months in the job (the first review) and before leaving
+        dates = reviews[(reviews > hire + 182) & (reviews <= min(int(s.leave[e]), cal.last))]
+        # levels from the current one backwards: L, L-1, …, 0 (or L, L+1, L, …, 0 with a demotion)
+        path = [level]
+        if demote[e] and len(dates) >= 3:
+            path = [level, level + 1] if level < len(LEVELS) - 1 else [level, level - 1, level]
+        while path[-1] > 0:
+            path.append(path[-1] - 1)
+        stints: list[tuple[int, int]] = []       # (level, start day) from the current one back
+        pos = len(dates) - 1 - int(back[e, 0])   # the current level started on dates[pos]
+        for k, lv in enumerate(path):
+            if k == len(path) - 1 or pos < 0:
+                stints.append((lv, hire))
+                break
+            stints.append((lv, int(dates[pos])))
+            pos -= 1 + int(back[e, (k + 1) % back.shape[1]])
+        stints.reverse()
+        for k, (lv, start) in enumerate(stints):
+            end = stints[k + 1][1] - 1 if k + 1 < len(stints) else (
+                int(s.leave[e]) if s.leave[e] < NO_DAY else NO_DAY)
+            if k == 0:
+                reason = "入职" if lv == 0 else "入职定级"
+            else:
+                reason = "晋级" if lv > stints[k - 1][0] else "降级"
+            out_e.append(int(e))
+            out_l.append(lv)
+            out_s.append(start)
+            out_end.append(end)
+            out_r.append(reason)
+    ends = np.array(out_end, dtype=np.int64)
+    return pa.table(
+        {
+            "employee_id": _cat(np.array(out_e, dtype=np.int64), emp_ids),
+            "level": _cat(np.array(out_l, dtype=np.int64), LEVELS),
+            "start_date": _dates(np.array(out_s, dtype=np.int64)),
+            "end_date": _dates(np.where(ends < NO_DAY, ends, 0), null=ends >= NO_DAY),
+            "reason": _strs(out_r),
+        }
+    )

@@ -337,6 +337,10 @@ def load_catalog(params: str | Path = "parameters") -> Catalog:
     families = data.get("families") or {}
     if not isinstance(settings, dict) or not isinstance(families, dict) or not families:
         raise SpecError("'settings' and 'families' must be mappings", file=str(path))
+    from perfkit.effective import describe, effective_settings
+
+    settings = effective_settings(settings, str(path))  # the 有效户 definition, defaults filled
+    shown = {**settings, "effective_rule": describe(settings)}  # for ${effective_rule} in descriptions
     measure_files = load_measure_files(params / "measures")
     measures = {m for f in measure_files for m in f.measures}
     rules: TaskRules | None = None
@@ -351,7 +355,7 @@ def load_catalog(params: str | Path = "parameters") -> Catalog:
             ind = Indicator.model_validate(entry)
         except ValidationError as exc:
             raise _entry_error(path, "indicator", entry, exc) from None
-        ind = ind.model_copy(update={"description": render_text(ind.description, settings)})
+        ind = ind.model_copy(update={"description": render_text(ind.description, shown)})
         if ind.family not in families:
             raise SpecError(
                 f"indicator {ind.id!r}: field 'family': unknown family {ind.family!r}; "

@@ -109,9 +109,9 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
 
     Checked: indicators.yaml and measures/*.sql (fields, duplicate ids, unknown family, measure or
     unit …), tasks.yaml, scorecard.yaml (weight sums, unknown indicators, methods and method
-    parameters, targets, grades, stars …), appraisal.yaml (sections, advisor, rfm), import.yaml
-    and run.yaml when present, and the SQL of every measure and task rule against an empty store.
-    With ``store`` the store is also opened and its schema version checked.
+    parameters, targets, grades, stars …), appraisal.yaml (sections, advisor, rfm), import.yaml,
+    run.yaml, levels.yaml and pay.yaml when present, and the SQL of every measure and task rule
+    against an empty store. With ``store`` the store is also opened and its schema version checked.
     """
     from perfkit.catalog import load_catalog, load_task_rules
     from perfkit.scorecard import _catalog_info, scorecard_problems
@@ -153,6 +153,13 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
             log.debug("perfkit.batch not available; run.yaml not checked")
         else:
             _collect(problems, str(params / "run.yaml"), load_run_config, params)
+
+    for name, module, loader in (("levels.yaml", "perfkit.levels", "load_levels"),
+                                 ("pay.yaml", "perfkit.pay", "load_pay")):
+        if (params / name).exists():
+            import importlib
+
+            _collect(problems, str(params / name), getattr(importlib.import_module(module), loader), params)
 
     _check_sql(params, catalog, rules, problems)
 

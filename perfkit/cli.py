@@ -181,6 +181,25 @@ def cmd_scores(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_levels(args: argparse.Namespace) -> int:
+    from perfkit.levels import level_review
+
+    summary, conditions = level_review(args.db, args.month, entity=args.entity, params=args.params)
+    frames = {"levels": summary}
+    if args.conditions or args.format == "xlsx":
+        frames["conditions"] = conditions
+    _write_frames(frames, args.format, args.out)
+    return 0
+
+
+def cmd_pay(args: argparse.Namespace) -> int:
+    from perfkit.pay import pay
+
+    _write_frames({"pay": pay(args.db, args.month, entity=args.entity, params=args.params)},
+                  args.format, args.out)
+    return 0
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     from perfkit.render import render
 
@@ -295,6 +314,24 @@ def build_parser() -> argparse.ArgumentParser:
                        levels=("employee", "branch"))
     q.add_argument("--breakdown", action="store_true",
                    help="points per indicator (why the score is what it is)")
+
+    for name, help_, func in (
+        ("levels", "level review (职级评定): current level, recommendation and every condition", cmd_levels),
+        ("pay", "performance pay, commission-share pay and bonus with their formulas", cmd_pay),
+    ):
+        q = sub.add_parser(name, help=help_, description=help_)
+        _add_db(q)
+        q.add_argument("--month", type=_month, required=True, help="month YYYY-MM")
+        q.add_argument("--entity", help="an employee id, or a branch id for its employees")
+        q.add_argument("--params", type=Path, default=Path("parameters"),
+                       help="parameters folder (default parameters/)")
+        q.add_argument("--format", choices=("table", "csv", "xlsx"), default="table",
+                       help="output format (default: a table on the terminal)")
+        q.add_argument("--out", type=Path, help="write to FILE instead of standard output")
+        q.set_defaults(func=func)
+        if name == "levels":
+            q.add_argument("--conditions", action="store_true",
+                           help="also list every condition with value, threshold and met (xlsx: always)")
 
     p = sub.add_parser(
         "render", help="render one report (execute the role notebook, export one HTML file)",

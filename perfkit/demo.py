@@ -48,7 +48,15 @@ import pyarrow as pa
 
 from perfkit._demo_base import _Calendar, _calendar, _cat, _codes, _dates, _join, _num, _strs
 from perfkit._demo_clients import _client_table, _clients, _contacts, _risk, _simulate, _surveys
-from perfkit._demo_staff import _employee_table, _incidents, _market, _params, _reviews, _staff
+from perfkit._demo_staff import (
+    _employee_table,
+    _incidents,
+    _levels,
+    _market,
+    _params,
+    _reviews,
+    _staff,
+)
 from perfkit.errors import RequestError
 from perfkit.schema import RISK_LEVELS, TABLE_BY_NAME, Table
 from perfkit.store import create_store
@@ -91,10 +99,18 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table) -> int:
 # ----------------------------------------------------------------------------- entry point
 
 
+def _daily_average(rng: np.random.Generator, begin: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """月日均资产: a point between month-start and month-end assets (where in the month the money
+    moved) with a little noise for intra-month swings, never negative, in 元 to the cent."""
+    where = rng.beta(2.0, 2.0, len(begin))
+    swing = rng.normal(1.0, 0.03, len(begin))
+    return np.round(np.maximum((begin + (end - begin) * where) * swing, 0.0), 2)
+
+
 def _tables(cal: _Calendar, branches: int, employees: int, clients: int, seed: int):
     """Yield ``(table name, Arrow table)`` for every table, cheapest-to-build-first where it helps
     the writer start early. Each part draws from its own random stream of ``seed``."""
-    streams = [np.random.default_rng(x) for x in np.random.SeedSequence(seed).spawn(12)]
+    streams = [np.random.default_rng(x) for x in np.random.SeedSequence(seed).spawn(13)]
     t0 = time.perf_counter()
     ret, rf = _market(streams[0], cal)
     staff = _staff(streams[1], branches, employees, cal)
@@ -103,6 +119,7 @@ def _tables(cal: _Calendar, branches: int, employees: int, clients: int, seed: i
     branch_ids = staff.branch_table["branch_id"].combine_chunks()
     yield "branches", staff.branch_table
     yield "employees", _employee_table(staff)
+    yield "levels", _levels(streams[11], staff, cal, emp_ids)
     yield "market", pa.table(
         {"month": _strs(cal.labels), "index_return": pa.array(ret), "risk_free_rate": pa.array(rf)}
     )
@@ -118,6 +135,7 @@ def _tables(cal: _Calendar, branches: int, employees: int, clients: int, seed: i
             "employee_id": _cat(mo.owner, emp_ids),
             "assets_begin": pa.array(mo.begin),
             "assets_end": pa.array(mo.end),
+            "assets_avg": pa.array(_daily_average(streams[12], mo.begin, mo.end)),
             "net_inflow": pa.array(mo.inflow),
             "trade_amount": pa.array(mo.trade),
             "trade_days": pa.array(mo.tdays.astype(np.int32)),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
@@ -114,6 +114,19 @@ TABLES: tuple[Table, ...] = (
         foreign_keys=(ForeignKey("branch_id", "branches", "branch_id"),),
     ),
     Table(
+        "levels",
+        "职级记录 — each 客户经理's level history, one row per period at a level (see parameters/levels.yaml).",
+        (
+            _req("employee_id", "VARCHAR", "员工编号"),
+            _req("level", "VARCHAR", "职级", values=LEVELS),
+            _req("start_date", "DATE", "起始日期 (first day at this level)"),
+            C("end_date", "DATE", "结束日期 (last day at this level); empty = current level"),
+            C("reason", "VARCHAR", "变动原因 (入职定级, 晋级, 降级, 试用期满 …)"),
+        ),
+        key=("employee_id", "start_date"),
+        foreign_keys=(ForeignKey("employee_id", "employees", "employee_id"),),
+    ),
+    Table(
         "clients",
         "客户 — every lead (潜在客户) and account; an open_date makes a lead a client.",
         (
@@ -153,6 +166,8 @@ TABLES: tuple[Table, ...] = (
             _req("employee_id", "VARCHAR", "该月服务客户经理编号 (owner in that month)"),
             _req("assets_begin", "DOUBLE", "月初资产", "元", min=0),
             _req("assets_end", "DOUBLE", "月末资产", "元", min=0),
+            C("assets_avg", "DOUBLE", "月日均资产 (the month's daily-average assets); empty when the source "
+              "has none (有效户 on a daily-average basis then uses (月初 + 月末) ÷ 2)", "元", min=0),
             _req("net_inflow", "DOUBLE", "资产净流入 (转入 − 转出)", "元"),
             _req("trade_amount", "DOUBLE", "交易金额", "元", min=0),
             _req("trade_days", "INTEGER", "交易天数", "天", min=0, max=23),

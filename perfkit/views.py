@@ -28,7 +28,7 @@ from perfkit.errors import RequestError
 from perfkit.snapshot import source
 from perfkit.store import StoreLike, default_db
 from perfkit.tasks import rows_behind
-from perfkit.widgets import drilldown, tabs, text
+from perfkit.widgets import csv_download, drilldown, tabs, text
 from perfkit.widgets import table as table_widget
 
 log = logging.getLogger(__name__)
@@ -290,6 +290,22 @@ class CompanyReport(_Report):
         return appraisal_views.company_section(spec, data.get("advisor_branch", pd.DataFrame()),
                                                data.get("rfm_branch", pd.DataFrame()), names)
 
+    # ── 职级评定 (issue 8): counts by branch and region class, never employee rows ──
+
+    def level_summary(self) -> widgets.Widget:
+        """Recommended level changes (晋级 / 降级 / 试用期未达标 …) counted by branch and by region class."""
+        from perfkit.levels import level_review
+
+        summary, _ = level_review(self.db, self.month, params=self.params)
+        by_branch, by_class = level_counts(summary)   # only counts leave this method
+        return widgets.VBox([
+            text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
+            text("按营业部", tag="h4"), table_widget(by_branch),
+            csv_download(by_branch, f"职级评定_按营业部_{self.month}.csv"),
+            text("按地区类别", tag="h4"), table_widget(by_class),
+            csv_download(by_class, f"职级评定_按地区类别_{self.month}.csv"),
+        ])
+
 
 @dataclass
 class BranchReport(_Report):
@@ -366,6 +382,47 @@ class BranchReport(_Report):
         data = appraisal_views.branch_frames(self.db, self.month, self.params, self.branch_id, spec)
         return appraisal_views.branch_section(spec, data["staff"], data)
 
+    # ── 职级评定与薪酬 (issue 8): this branch's employees only ──
+
+    def level_changes(self) -> widgets.Widget:
+        """The branch's employees: level, recommendation and reason; pick one → every condition."""
+        from perfkit.levels import level_review
+
+        try:
+            summary, cond = level_review(self.db, self.month, entity=self.branch_id, params=self.params,
+                                         composite=self.scores.set_index("entity_id")["composite"])
+        except RequestError:  # no 客户经理 to review in this branch
+            return text("本营业部本月无参加职级评定的员工。", css_class="perfkit-note")
+        table_ = level_table(summary)
+        options = [(f"{r.employee_name}（{r.employee_id}）",
+                    [text(level_line(r), css_class="perfkit-score"),
+                     table_widget(condition_table(cond[cond["employee_id"] == r.employee_id]))])
+                   for r in summary.itertuples()]
+        return widgets.VBox([
+            text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
+            table_widget(table_), csv_download(table_, f"职级评定_{self.branch_id}_{self.month}.csv"),
+            text("选择员工查看各项条件：", css_class="perfkit-note"),
+            drilldown(options, kind="dropdown", description="员工"),
+        ])
+
+    def pay_table(self) -> widgets.Widget:
+        """The branch's employees: 绩效工资, 提成工资, 奖金 and total; pick one → the formulas."""
+        from perfkit.pay import pay
+
+        comp = self.scores.set_index("entity_id")["composite"]
+        try:
+            df = pay(self.db, self.month, entity=self.branch_id, params=self.params, composite=comp)
+        except RequestError:  # nobody paid by these rules in this branch
+            return text("本营业部本月无适用本办法的员工。", css_class="perfkit-note")
+        out = pay_summary(df)
+        options = [(f"{r.employee_name}（{r.employee_id}）", table_widget(pay_formulas(r)))
+                   for r in df.itertuples()]
+        return widgets.VBox([
+            table_widget(out), csv_download(out, f"绩效工资_{self.branch_id}_{self.month}.csv"),
+            text("选择员工查看计算公式：", css_class="perfkit-note"),
+            drilldown(options, kind="dropdown", description="员工"),
+        ])
+
 
 @dataclass
 class EmployeeReport(_Report):
@@ -438,6 +495,60 @@ class EmployeeReport(_Report):
             pages["rfm"] = av.rfm_page(d["rfm_clients"], spec.rfm.services)
         return av.employee_section(spec, pages)
 
+    # ── 职级评定与薪酬 (issue 8): this employee only ──
+
+    def level_status(self) -> widgets.Widget:
+        """Current level, recommendation and every condition with value, threshold and met."""
+        from perfkit.levels import level_review
+
+        if not self._reviewed():
+            return text("本岗位不参加客户经理职级评定。", css_class="perfkit-note")
+        try:
+            summary, cond = level_review(self.db, self.month, entity=self.employee_id, params=self.params,
+                                         composite=self.score.set_index("entity_id")["composite"])
+        except RequestError:  # e.g. left before the month's end: not reviewed this month
+            return text("本月不参加职级评定（月末不在职）。", css_class="perfkit-note")
+        r = next(summary.itertuples())
+        table_ = condition_table(cond)
+        return widgets.VBox([
+            text(level_line(r), css_class="perfkit-score"),
+            text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
+            table_widget(table_), csv_download(table_, f"职级评定_{self.employee_id}_{self.month}.csv"),
+        ])
+
+    def pay_and_bonus(self) -> widgets.Widget:
+        """绩效工资, 提成工资 and 奖金 of the month, each with its formula and inputs."""
+        from perfkit.pay import load_pay, pay
+
+        if not self._paid(load_pay(self.params).positions):
+            return text("本岗位不适用本办法的绩效工资与奖金。", css_class="perfkit-note")
+        comp = self.score.set_index("entity_id")["composite"]
+        try:
+            df = pay(self.db, self.month, entity=self.employee_id, params=self.params, composite=comp)
+        except RequestError:  # no level on record
+            return text("本月无职级记录，不计算绩效工资与奖金。", css_class="perfkit-note")
+        r = next(df.itertuples())
+        table_ = pay_formulas(r)
+        parts: list[Any] = [table_widget(table_)]
+        if r.demotion_flag:
+            parts.append(text(f"提成工资已连续 {r.negative_months} 个月为负，按规定触发降一级提示。",
+                              css_class="perfkit-note"))
+        parts.append(csv_download(table_, f"绩效工资_{self.employee_id}_{self.month}.csv"))
+        return widgets.VBox(parts)
+
+    def _reviewed(self) -> bool:
+        from perfkit.levels import load_levels
+
+        return self._paid(load_levels(self.params).positions)
+
+    def _paid(self, positions: tuple[str, ...]) -> bool:
+        from perfkit.store import connect
+
+        with connect(self.db) as con:
+            row = con.execute("SELECT position FROM employees WHERE employee_id = ?",
+                              [self.employee_id]).fetchone()
+        return bool(row) and row[0] in positions
+
 
 # ── employee score pieces (used by branch and employee reports) ────────────────────────────────
 
@@ -493,3 +604,87 @@ def why_moved(score: pd.DataFrame, bd: pd.DataFrame) -> widgets.Widget:
         "变化": [format_number(x, 2, sign=True) for x in moved["attribution"]],
     })
     return widgets.VBox([text(line), table_widget(out)])
+
+
+# ── level review and pay pieces (issue 8) ──────────────────────────────────────────────────────
+
+LEVEL_ACTIONS = ("晋级", "降级", "未达维持标准", "试用期未达标", "维持")
+
+
+def level_cycle_note(month: str, summary: pd.DataFrame) -> str:
+    """Whether the recommendations take effect this month or are a forecast."""
+    if summary.empty:
+        return "本月无参评人员。"
+    if summary["review_month"].all():
+        return f"{month} 为评定月，以下建议为本次评定结果。"
+    nxt = sorted(set(summary.loc[~summary["review_month"], "next_review"]))
+    return (f"{month} 非评定月（下次评定 {'、'.join(nxt[:3])}），以下建议为按截至本月数据的预估；"
+            "试用期员工在试用期满当月评定。")
+
+
+def level_line(r: Any) -> str:
+    change = "" if r.recommended_level == r.level else f" → {r.recommended_level}"
+    return (f"当前职级 {r.level}（自 {r.level_since} 起，在级 {r.months_at_level} 个月，{r.status}）"
+            f"　建议：{r.recommendation}{change}。{r.reason}")
+
+
+def level_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Employees with level and recommendation, changes first."""
+    order = {a: i for i, a in enumerate(LEVEL_ACTIONS)}
+    s = summary.assign(_o=summary["recommendation"].map(order)).sort_values(["_o", "employee_id"])
+    return pd.DataFrame({
+        "员工": s["employee_name"].to_numpy(), "员工编号": s["employee_id"].to_numpy(),
+        "职级": s["level"].to_numpy(), "在级月数": s["months_at_level"].to_numpy(),
+        "状态": s["status"].to_numpy(), "建议": s["recommendation"].to_numpy(),
+        "建议职级": s["recommended_level"].to_numpy(), "下次评定": s["next_review"].to_numpy(),
+        "原因": s["reason"].to_numpy(),
+    })
+
+
+def condition_table(cond: pd.DataFrame) -> pd.DataFrame:
+    """Each condition of one employee with value, threshold and met."""
+    return pd.DataFrame({
+        "标准": (cond["check"] + "（" + cond["standard_level"] + "）").to_numpy(),
+        "期间": cond["period"].to_numpy(), "条件": cond["condition"].to_numpy(),
+        "实际值": cond["value_text"].to_numpy(), "门槛": cond["threshold_text"].to_numpy(),
+        "是否达标": ["✓ 达标" if m else "✗ 未达标" for m in cond["met"]],
+        "说明": cond["note"].to_numpy(),
+    })
+
+
+def level_counts(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(by branch, by region class): reviewed employees and the count of each recommendation."""
+    def count(keys: list[str], labels: list[str]) -> pd.DataFrame:
+        g = summary.groupby(keys, sort=True)
+        out = g.size().rename("参评人数").to_frame()
+        for a in LEVEL_ACTIONS:
+            out[a] = g["recommendation"].apply(lambda x, a=a: int((x == a).sum()))
+        return out.reset_index().rename(columns=dict(zip(keys, labels, strict=True)))
+
+    return (count(["branch_name", "region_class"], ["营业部", "地区类别"]),
+            count(["region_class"], ["地区类别"]))
+
+
+def pay_summary(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({
+        "员工": df["employee_name"].to_numpy(), "员工编号": df["employee_id"].to_numpy(),
+        "职级": df["level"].to_numpy(),
+        "综合得分": [format_number(x, 1) for x in df["composite"]],
+        "绩效工资": [format_number(x, 2) for x in df["performance_pay"]],
+        "提成工资": [format_number(x, 2) for x in df["commission_pay"]],
+        "奖金": [format_number(x, 2) for x in df["bonus"]],
+        "合计": [format_number(x, 2) for x in df["total_pay"]],
+        "提成连续为负月数": df["negative_months"].to_numpy(),
+        "降级提示": ["是" if f else "" for f in df["demotion_flag"]],
+    })
+
+
+def pay_formulas(r: Any) -> pd.DataFrame:
+    """One employee's pay items with their formulas (元)."""
+    return pd.DataFrame({
+        "项目": ["绩效工资", "客户成本", "提成工资", "奖金", "合计"],
+        "计算公式": [r.performance_formula, r.client_cost_formula, r.commission_formula, r.bonus_formula,
+                 "绩效工资 + 提成工资 + 奖金"],
+        "金额（元）": [format_number(x, 2) for x in
+                    (r.performance_pay, r.client_cost, r.commission_pay, r.bonus, r.total_pay)],
+    })

@@ -260,3 +260,20 @@ def accordion(
     acc.selected_index = index
     acc.add_class("perfkit-accordion")
     return acc
+
+
+def csv_data_uri(df: Any, *, index: bool = False) -> str:
+    """``df`` as a ``data:text/csv`` URI: UTF-8 with a byte-order mark (so Excel on Windows opens
+    Chinese text correctly), base64-encoded; works offline in an exported report."""
+    import base64
+
+    body = df.to_csv(index=index).encode("utf-8-sig")
+    return "data:text/csv;charset=utf-8;base64," + base64.b64encode(body).decode("ascii")
+
+
+def csv_download(df: Any, filename: str, *, label: str = "下载 CSV", index: bool = False) -> widgets.HTML:
+    """A link that downloads ``df`` as ``filename`` (CSV, UTF-8 with BOM) from a static HTML report."""
+    return widgets.HTML(
+        f'<a class="perfkit-download" download="{escape(filename, quote=True)}" '
+        f'href="{csv_data_uri(df, index=index)}">{escape(label)}</a>'
+    )

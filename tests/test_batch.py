@@ -62,7 +62,8 @@ def make_store(path: Path) -> Path:
                 "open_date) VALUES ('C1','赵一','B01','E02','2025-01-05','2025-02-01'),"
                 "('C2','钱二','B02','E05','2025-03-05','2025-04-01')")
     for m in ("2026-08", "2026-09", MONTH):
-        con.execute("INSERT INTO client_months VALUES ('C1',?,'E02',100,110,5,1000,3,10,2),"
+        con.execute("INSERT INTO client_months (client_id, month, employee_id, assets_begin, assets_end, net_inflow, trade_amount, trade_days, commission, pnl)"
+                    " VALUES ('C1',?,'E02',100,110,5,1000,3,10,2),"
                     "('C2',?,'E05',200,190,-5,500,2,5,-3)", [m, m])
     con.close()
     return path
@@ -192,7 +193,8 @@ def test_store_fingerprint_ignores_later_months(tmp_path):
     con = open_store(db, read_only=False)
     try:
         before = store_fingerprint(con, MONTH)
-        con.execute("INSERT INTO client_months VALUES ('C1','2026-11','E02',1,1,0,0,0,0,0)")
+        con.execute("INSERT INTO client_months (client_id, month, employee_id, assets_begin, assets_end, net_inflow, trade_amount, trade_days, commission, pnl)"
+                    " VALUES ('C1','2026-11','E02',1,1,0,0,0,0,0)")
         assert store_fingerprint(con, MONTH) == before
         con.execute("UPDATE client_months SET commission = 11 WHERE client_id = 'C1' AND month = ?",
                     [MONTH])

@@ -1,7 +1,10 @@
 -- 现有客户 measures, from the monthly snapshot: one row per account per month, owned by
 -- client_months.employee_id (the manager in that month). Money in 元.
--- 有效户 (effective client): month-end assets ≥ ${effective_min_assets} 元 and at least
--- ${effective_min_trade_days} trading day(s) in the last ${effective_window_months} months (incl. this one).
+-- 有效户 (effective client), the one place perfkit computes it — from the settings of indicators.yaml:
+--   assets on the basis ${effective_assets_basis} (month_end | month_avg | window_avg) ≥ ${effective_min_assets} 元
+--   and the activity rule ${effective_activity} over the last ${effective_window_months} months (incl. this one):
+--   trade_days ≥ ${effective_min_trade_days} | commission ≥ ${effective_min_commission} 元 | none.
+-- Daily-average assets come from assets_avg; a month without it uses (assets_begin + assets_end) / 2.
 -- measure: accounts_active: 在册客户数 — accounts with a snapshot in the month
 -- measure: effective_clients: 有效客户数 — accounts meeting the 有效户 rule above
 -- measure: assets_end: 客户资产总额 (元) — Σ month-end assets
@@ -18,18 +21,35 @@
 WITH window_months AS (        -- report month → the months of its 有效户 window
   SELECT m.month, strftime(m.month_start - INTERVAL (i) MONTH, '%Y-%m') AS window_month
   FROM report_months AS m, range(${effective_window_months}) AS r(i)
-), window_days AS (             -- trading days per account over the window (trading rows only)
-  SELECT w.month, cm.client_id, sum(cm.trade_days) AS window_trade_days
+), window_sums AS (             -- per account over the window: trading days, commission, daily-average assets
+  SELECT w.month, cm.client_id,
+         sum(cm.trade_days)                                                   AS trade_days,
+         sum(cm.commission)                                                   AS commission,
+         sum(coalesce(cm.assets_avg, (cm.assets_begin + cm.assets_end) / 2))
+           / ${effective_window_months}                                       AS avg_assets
   FROM client_months AS cm
   JOIN window_months AS w ON w.window_month = cm.month
-  WHERE cm.trade_days > 0
   GROUP BY w.month, cm.client_id
+), effective AS (               -- one row per account and report month: is it 有效户?
+  SELECT cm.client_id, cm.month,
+         CASE ${effective_assets_basis}
+           WHEN 'month_end'  THEN cm.assets_end
+           WHEN 'month_avg'  THEN coalesce(cm.assets_avg, (cm.assets_begin + cm.assets_end) / 2)
+           WHEN 'window_avg' THEN w.avg_assets
+         END >= ${effective_min_assets}
+         AND CASE ${effective_activity}
+           WHEN 'trade_days' THEN w.trade_days >= ${effective_min_trade_days}
+           WHEN 'commission' THEN w.commission >= ${effective_min_commission}
+           ELSE TRUE
+         END                                                                  AS is_effective
+  FROM client_months AS cm
+  JOIN report_months AS m ON m.month = cm.month
+  JOIN window_sums AS w ON w.month = cm.month AND w.client_id = cm.client_id
 )
 SELECT cm.employee_id,
        cm.month,
        count(*)                                                            AS accounts_active,
-       count(*) FILTER (WHERE cm.assets_end >= ${effective_min_assets}
-                          AND w.window_trade_days >= ${effective_min_trade_days}) AS effective_clients,
+       count(*) FILTER (WHERE e.is_effective)                              AS effective_clients,
        sum(cm.assets_end)                                                  AS assets_end,
        sum(cm.net_inflow)                                                  AS net_inflow,
        sum(cm.commission)                                                  AS commission,
@@ -43,6 +63,6 @@ SELECT cm.employee_id,
        count(*) FILTER (WHERE c.income_band IS NULL)                       AS missing_income_band
 FROM client_months AS cm
 JOIN report_months AS m ON m.month = cm.month
-LEFT JOIN window_days AS w ON w.month = cm.month AND w.client_id = cm.client_id
+JOIN effective AS e ON e.month = cm.month AND e.client_id = cm.client_id
 JOIN clients AS c ON c.client_id = cm.client_id
 GROUP BY cm.employee_id, cm.month

@@ -1,0 +1,268 @@
+"""绩效工资与奖金 — pay tied to the appraisal results, from ``parameters/pay.yaml``.
+
+Per employee (``positions``, employed during the month) and month, each figure with its inputs and
+a formula in Chinese a manager can check by hand:
+
+* **绩效工资** = tier amount of his level × the month's composite score %
+  (:func:`perfkit.scorecard.scores`, composite 0–100, rounded to 0.1 as shown so that the formula
+  can be recomputed by hand); no composite → no amount ("—").
+* **提成工资** = (commission from his clients − level base − client cost) × level rate, where client
+  cost = ``client_cost_per_account`` × his 在册客户 (accounts with a snapshot) in the month. A
+  negative amount is **paid as 0 元** (a firm does not claw back pay) but is kept in
+  ``commission_net`` and counts as a negative month; ``demotion_after_negative_months`` negative
+  months in a row ending with the month raise ``demotion_flag`` (降一级). A month in which the
+  employee was not employed breaks the run.
+* **奖金** = bonus standard of his level × conduct score % (百分制倒扣,
+  :func:`perfkit.scorecard.conduct_scores` with scorecard.yaml's window and floor).
+
+The level of each month is the one on its last day in the ``levels`` table (else ``employees.level``).
+Commission and accounts come from the cached measures (one frame for all employees and months).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from perfkit.errors import RequestError, SpecError
+from perfkit.schema import LEVELS, POSITIONS
+
+FILE_NAME = "pay.yaml"
+NEGATIVE_LOOKBACK = 12  # months of history read to count a run of negative commission-share months
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _by_level(v: dict[str, float]) -> dict[str, float]:
+    unknown = [k for k in v if k not in LEVELS]
+    if unknown:
+        raise ValueError(f"unknown level {unknown[0]!r}; known: {', '.join(LEVELS)}")
+    missing = [k for k in LEVELS if k not in v]
+    if missing:
+        raise ValueError(f"missing level {missing[0]!r} (give every one of {', '.join(LEVELS)})")
+    if any(x < 0 for x in v.values()):
+        raise ValueError("amounts must be ≥ 0")
+    return v
+
+
+class Performance(_Model):
+    tiers: dict[str, float]
+    _v = field_validator("tiers")(_by_level)
+
+
+class CommissionShare(_Model):
+    base: dict[str, float]
+    rate: dict[str, float]
+    client_cost_per_account: float = Field(ge=0)
+    demotion_after_negative_months: int = Field(ge=1)
+    _v = field_validator("base", "rate")(_by_level)
+
+    @field_validator("rate")
+    @classmethod
+    def _percent(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(x > 100 for x in v.values()):
+            raise ValueError("rates are percentages 0–100 (60 means 60 %)")
+        return v
+
+
+class Bonus(_Model):
+    standard: dict[str, float]
+    _v = field_validator("standard")(_by_level)
+
+
+class PayRules(_Model):
+    positions: tuple[str, ...] = Field(min_length=1)
+    performance: Performance
+    commission_share: CommissionShare
+    bonus: Bonus
+
+    @field_validator("positions")
+    @classmethod
+    def _positions(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [p for p in v if p not in POSITIONS]
+        if bad:
+            raise ValueError(f"unknown position {bad[0]!r}; known: {', '.join(POSITIONS)}")
+        return v
+
+
+def load_pay(params: str | Path = "parameters") -> PayRules:
+    """Load and check ``<params>/pay.yaml``; a problem is a SpecError naming file, entry and field."""
+    path = Path(params) / FILE_NAME
+    if not path.exists():
+        raise SpecError("parameters file not found", file=str(path))
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise SpecError(f"not valid YAML: {exc}", file=str(path)) from None
+    if not isinstance(raw, dict):
+        raise SpecError("expected a mapping at the top level", file=str(path))
+    try:
+        return PayRules.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
+        raise SpecError(msg, file=str(path), entry=".".join(loc[:-1]) or None,
+                        field=loc[-1] if loc else None) from None
+
+
+# ── formatting ───────────────────────────────────────────────────────────────────────────────────
+
+
+def yuan(x: float) -> str:
+    """1000 → '1,000 元'; 865.5 → '865.50 元'; negatives with a real minus sign."""
+    if pd.isna(x):
+        return "—"
+    text = f"{x:,.0f}" if abs(x - round(x)) < 0.005 else f"{x:,.2f}"
+    return text.replace("-", "−") + " 元"
+
+
+def pct(x: float) -> str:
+    """86.5 → '86.5%'; 95 → '95%'."""
+    if pd.isna(x):
+        return "—"
+    return f"{x:.1f}".removesuffix(".0") + "%"
+
+
+# ── computing ────────────────────────────────────────────────────────────────────────────────────
+
+
+def pay_frame(emp: pd.DataFrame, months: pd.DataFrame, rules: PayRules, month: str) -> pd.DataFrame:
+    """The pure computation behind :func:`pay`.
+
+    ``emp``: one row per employee — employee_id, employee_name, branch_id, level (at month end),
+    composite (0–100 or NaN), conduct_score (0–100), deduction_points. ``months``: employee_id,
+    month, level, commission, accounts_active for the report month and the months before it that
+    the negative run needs (a missing employee-month = not employed, which breaks a run).
+    """
+    cs = rules.commission_share
+    m = months.copy()
+    m["base"] = m["level"].map(cs.base).astype(float)
+    m["client_cost"] = cs.client_cost_per_account * m["accounts_active"].astype(float)
+    m["net"] = m["commission"].astype(float) - m["base"] - m["client_cost"]
+    # consecutive negative months ending with the report month
+    k = cs.demotion_after_negative_months
+    idx = (m["month"].str[:4].astype(int) * 12 + m["month"].str[5:7].astype(int) - 1)
+    m_idx = int(month[:4]) * 12 + int(month[5:7]) - 1
+    neg = m.assign(back=m_idx - idx)[lambda d: (d["net"] < 0) & (d["back"] >= 0)]
+    streak = pd.Series(0, index=emp["employee_id"], dtype=int)
+    neg_set = set(zip(neg["employee_id"], neg["back"], strict=True))
+    for back in range(max(k, NEGATIVE_LOOKBACK)):   # stop at the first month that breaks the run
+        alive = streak == back
+        if not alive.any():
+            break
+        hit = pd.Series([(e, back) in neg_set for e in streak.index], index=streak.index)
+        streak[alive & hit] += 1
+    cur = m[m["month"] == month].set_index("employee_id")
+
+    out = emp.set_index("employee_id").copy()
+    lvl = out["level"]
+    out["performance_tier"] = lvl.map(rules.performance.tiers).astype(float)
+    out["composite"] = out["composite"].round(1)     # the score % as shown, so the formula adds up
+    out["performance_pay"] = (out["performance_tier"] * out["composite"] / 100).round(2)
+    out["commission"] = cur["commission"].reindex(out.index).fillna(0.0)
+    out["level_base"] = lvl.map(cs.base).astype(float)
+    out["active_accounts"] = cur["accounts_active"].reindex(out.index).fillna(0).astype(int)
+    out["client_cost"] = cs.client_cost_per_account * out["active_accounts"]
+    out["commission_net"] = (out["commission"] - out["level_base"] - out["client_cost"]).round(2)
+    out["share_rate"] = lvl.map(cs.rate).astype(float)
+    out["commission_pay"] = (out["commission_net"].clip(lower=0) * out["share_rate"] / 100).round(2)
+    out["negative_months"] = streak.reindex(out.index).fillna(0).astype(int)
+    out["demotion_flag"] = out["negative_months"] >= k
+    out["bonus_standard"] = lvl.map(rules.bonus.standard).astype(float)
+    out["bonus"] = (out["bonus_standard"] * out["conduct_score"] / 100).round(2)
+    out["total_pay"] = out[["performance_pay", "commission_pay", "bonus"]].sum(axis=1, min_count=1).round(2)
+
+    out["performance_formula"] = [
+        f"{yuan(t)} × {pct(c)} = {yuan(p)}" if pd.notna(c) else f"{yuan(t)} × 综合得分 — (当月无得分)"
+        for t, c, p in zip(out["performance_tier"], out["composite"], out["performance_pay"], strict=True)]
+    out["client_cost_formula"] = [
+        f"{yuan(cs.client_cost_per_account)} × {n} 户 = {yuan(c)}"
+        for n, c in zip(out["active_accounts"], out["client_cost"], strict=True)]
+    out["commission_formula"] = [
+        (f"(佣金 {yuan(c)} − 基数 {yuan(b)} − 客户成本 {yuan(cc)}) × {pct(r)} = {yuan(p)}" if n >= 0 else
+         f"佣金 {yuan(c)} − 基数 {yuan(b)} − 客户成本 {yuan(cc)} = {yuan(n)} < 0，按 0 元发放"
+         f"（连续第 {s} 个月为负）")
+        for c, b, cc, r, n, p, s in zip(out["commission"], out["level_base"], out["client_cost"],
+                                        out["share_rate"], out["commission_net"], out["commission_pay"],
+                                        out["negative_months"], strict=True)]
+    out["bonus_formula"] = [
+        f"{yuan(b)} × {pct(c)} = {yuan(x)}" + (f"（扣 {d:g} 分）" if d > 0 else "")
+        for b, c, x, d in zip(out["bonus_standard"], out["conduct_score"], out["bonus"],
+                              out["deduction_points"], strict=True)]
+    cols = ["employee_name", "branch_id", "level", "composite", "performance_tier", "performance_pay",
+            "performance_formula", "commission", "level_base", "active_accounts", "client_cost",
+            "client_cost_formula", "commission_net", "share_rate", "commission_pay", "commission_formula",
+            "negative_months", "demotion_flag", "deduction_points", "conduct_score", "bonus_standard",
+            "bonus", "bonus_formula", "total_pay"]
+    return out[cols].reset_index()
+
+
+def pay(store, month: str, *, entity: str | None = None, params: str | Path = "parameters",
+        composite: pd.Series | None = None) -> pd.DataFrame:
+    """Performance pay, commission-share pay and bonus per employee for ``month`` (see the module
+    docstring and :func:`pay_frame` for the columns). ``entity``: an employee id or a branch id.
+    ``composite``: the month's composite scores by employee id when the caller already has them
+    (a report that scored the month); else :func:`perfkit.scorecard.scores` is called."""
+    from perfkit.catalog import load_catalog
+    from perfkit.measures import cached_measure_frame
+    from perfkit.scorecard import _cacheable, _check_month, conduct_scores, load_scorecard, scores
+    from perfkit.store import connect
+    from perfkit.store import months as store_months
+
+    _check_month(month)
+    rules = load_pay(params)
+    catalog = load_catalog(params)
+    sc = load_scorecard(params)
+    k = rules.commission_share.demotion_after_negative_months
+    with connect(store) as con:
+        have = store_months(con)
+        if month not in have:
+            raise RequestError(f"no client data for month {month}; the store has "
+                               f"{have[0] + ' … ' + have[-1] if have else 'no months'}")
+        # enough months to count a negative run exactly (up to a year) and to see the flag's run
+        wanted = have[max(0, have.index(month) - (max(k, NEGATIVE_LOOKBACK) - 1)): have.index(month) + 1]
+        # who was employed in which month, and his level on its last day (levels table, else employees)
+        staff = con.execute(
+            """WITH m AS (SELECT unnest(?::VARCHAR[]) AS month),
+                    b AS (SELECT month, CAST(month || '-01' AS DATE) AS first_day,
+                                 CAST(last_day(CAST(month || '-01' AS DATE)) AS DATE) AS last_day FROM m)
+               SELECT e.employee_id, e.employee_name, e.branch_id, b.month,
+                      coalesce(l.level, e.level) AS level
+               FROM employees AS e
+               CROSS JOIN b
+               LEFT JOIN levels AS l ON l.employee_id = e.employee_id
+                    AND l.start_date <= least(b.last_day, coalesce(e.leave_date, b.last_day))
+                    AND (l.end_date IS NULL
+                         OR l.end_date >= least(b.last_day, coalesce(e.leave_date, b.last_day)))
+               WHERE e.hire_date <= b.last_day AND (e.leave_date IS NULL OR e.leave_date >= b.first_day)
+                 AND list_contains(?::VARCHAR[], e.position)
+               ORDER BY e.employee_id, b.month""",
+            [wanted, list(rules.positions)],
+        ).df()
+        frame = cached_measure_frame(_cacheable(store) or con, con, wanted, catalog)
+        conduct = conduct_scores(con, month, sc.deductions).set_index("employee_id")
+    staff = staff[staff["level"].isin(LEVELS)]
+    if composite is None:
+        composite = scores(store, month, "employee", params=params).set_index("entity_id")["composite"]
+    months = staff.merge(frame[["employee_id", "month", "commission", "accounts_active"]],
+                         on=["employee_id", "month"], how="left").fillna({"commission": 0.0,
+                                                                          "accounts_active": 0.0})
+    emp = staff[staff["month"] == month].drop(columns="month").copy()
+    if entity is not None:
+        emp = emp[(emp["employee_id"] == entity) | (emp["branch_id"] == entity)]
+        if emp.empty:
+            raise RequestError(f"unknown entity {entity!r}: not a paid employee nor a branch with one")
+    emp["composite"] = emp["employee_id"].map(composite).astype(float)
+    emp["deduction_points"] = emp["employee_id"].map(conduct["deduction_points"]).fillna(0.0)
+    emp["conduct_score"] = emp["employee_id"].map(conduct["conduct_score"]).fillna(100.0)
+    months = months[months["employee_id"].isin(emp["employee_id"])]
+    return pay_frame(emp, months, rules, month)
+
+
+__all__ = ["load_pay", "pay", "pay_frame", "pct", "yuan"]

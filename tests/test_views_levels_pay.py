@@ -1,0 +1,76 @@
+"""Report sections for the level review and pay (perfkit.views) on the tiny store: content and
+scoping — an employee sees only his own data, a branch only its employees, the company only counts."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import ipywidgets as widgets
+import pytest
+
+from perfkit.views import BranchReport, CompanyReport, EmployeeReport
+
+MONTH = "2026-10"
+NAMES = {"E1": "张伟", "E2": "李娜", "E3": "王芳", "E4": "刘洋"}
+
+
+def html(w: widgets.Widget) -> str:
+    """Every HTML value inside ``w`` plus the decoded CSV download links and drop-down labels."""
+    out: list[str] = []
+
+    def walk(x):
+        if isinstance(x, widgets.HTML):
+            out.append(x.value)
+            for b64 in re.findall(r"base64,([A-Za-z0-9+/=]+)", x.value):
+                out.append(base64.b64decode(b64).decode("utf-8-sig"))
+        if hasattr(x, "options"):
+            out.extend(str(o) for o in x.options)
+        for c in getattr(x, "children", ()):
+            walk(c)
+    walk(w)
+    return "\n".join(out)
+
+
+@pytest.fixture(scope="module")
+def params(params_dir):
+    return params_dir
+
+
+def test_employee_sees_his_level_conditions_and_pay_formulas(tiny_store, params):
+    r = EmployeeReport(MONTH, db=tiny_store, params=params, employee_id="E2")
+    level, pay = html(r.level_status()), html(r.pay_and_bonus())
+    assert "当前职级 初级" in level and "托管资产" in level and "门槛" in level and "非评定月" in level
+    assert "500 元 ×" in pay and "1,000 元 × 95% = 950 元（扣 5 分）" in pay
+    for other in ("张伟", "王芳", "刘洋", "E1", "E3", "E4"):
+        assert other not in level + pay
+
+
+def test_branch_lists_only_its_employees(tiny_store, params):
+    r = BranchReport(MONTH, db=tiny_store, params=params, branch_id="B02")
+    text = html(r.level_changes()) + html(r.pay_table())
+    assert "王芳" in text and "刘洋" in text and "试用期未达标" in text
+    assert "提成连续为负月数" in text and "降级提示" in text
+    assert "张伟" not in text and "李娜" not in text
+
+
+def test_company_counts_by_branch_and_region_class_without_employees(tiny_store, params):
+    r = CompanyReport(MONTH, db=tiny_store, params=params)
+    text = html(r.level_summary())
+    assert "上海淮海中路证券营业部" in text and "成都人民南路证券营业部" in text and "二类" in text
+    assert "试用期未达标" in text and "参评人数" in text
+    for name in NAMES.values():
+        assert name not in text
+    assert not re.search(r"\bE[0-9]\b", text)
+
+
+def test_a_branch_without_client_managers_gets_notes_not_errors(tmp_path, params):
+    from perfkit import demo
+
+    db = tmp_path / "one.duckdb"
+    demo.generate(db, branches=1, employees=1, clients=10, months=2)   # only the 营业部负责人
+    b = BranchReport(MONTH, db=db, params=params, branch_id="B001")
+    assert "无参加职级评定的员工" in html(b.level_changes())
+    assert "无适用本办法的员工" in html(b.pay_table())
+    c = CompanyReport(MONTH, db=db, params=params)
+    assert "本月无参评人员" in html(c.level_summary())
