@@ -153,7 +153,7 @@ def _readable(html: str) -> str:
     with the saved widget state and every other text."""
     html = re.sub(r"<style\b.*?</style>", " ", html, flags=re.S | re.I)
     html = re.sub(r"<script(?![^>]*json)[^>]*>.*?</script>", " ", html, flags=re.S | re.I)
-    html = re.sub(r"data:[^\s\"')]+", " ", html)
+    html = re.sub(r"data:[^\s\"'\\)]+", " ", html)  # stop before a JSON escape's backslash
     for escaped, char in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&")):
         html = html.replace(escaped, char)  # as the widget state holds its HTML
     return html
