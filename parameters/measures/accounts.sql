@@ -29,27 +29,28 @@ WITH window_months AS (        -- report month → the months of its 有效户 w
            / ${effective_window_months}                                       AS avg_assets
   FROM client_months AS cm
   JOIN window_months AS w ON w.window_month = cm.month
+  WHERE ${effective_assets_basis} = 'window_avg'   -- else only the rows the activity rule can count
+     OR CASE ${effective_activity}
+          WHEN 'trade_days' THEN cm.trade_days > 0
+          WHEN 'commission' THEN cm.commission <> 0
+          ELSE FALSE
+        END
   GROUP BY w.month, cm.client_id
-), effective AS (               -- one row per account and report month: is it 有效户?
-  SELECT cm.client_id, cm.month,
-         CASE ${effective_assets_basis}
-           WHEN 'month_end'  THEN cm.assets_end
-           WHEN 'month_avg'  THEN coalesce(cm.assets_avg, (cm.assets_begin + cm.assets_end) / 2)
-           WHEN 'window_avg' THEN w.avg_assets
-         END >= ${effective_min_assets}
-         AND CASE ${effective_activity}
-           WHEN 'trade_days' THEN w.trade_days >= ${effective_min_trade_days}
-           WHEN 'commission' THEN w.commission >= ${effective_min_commission}
-           ELSE TRUE
-         END                                                                  AS is_effective
-  FROM client_months AS cm
-  JOIN report_months AS m ON m.month = cm.month
-  JOIN window_sums AS w ON w.month = cm.month AND w.client_id = cm.client_id
 )
 SELECT cm.employee_id,
        cm.month,
        count(*)                                                            AS accounts_active,
-       count(*) FILTER (WHERE e.is_effective)                              AS effective_clients,
+       count(*) FILTER (                                                   -- the 有效户 rule
+         WHERE CASE ${effective_assets_basis}
+                 WHEN 'month_end'  THEN cm.assets_end
+                 WHEN 'month_avg'  THEN coalesce(cm.assets_avg, (cm.assets_begin + cm.assets_end) / 2)
+                 WHEN 'window_avg' THEN coalesce(w.avg_assets, 0)
+               END >= ${effective_min_assets}
+           AND CASE ${effective_activity}
+                 WHEN 'trade_days' THEN coalesce(w.trade_days, 0) >= ${effective_min_trade_days}
+                 WHEN 'commission' THEN coalesce(w.commission, 0) >= ${effective_min_commission}
+                 ELSE TRUE
+               END)                                                        AS effective_clients,
        sum(cm.assets_end)                                                  AS assets_end,
        sum(cm.net_inflow)                                                  AS net_inflow,
        sum(cm.commission)                                                  AS commission,
@@ -63,6 +64,6 @@ SELECT cm.employee_id,
        count(*) FILTER (WHERE c.income_band IS NULL)                       AS missing_income_band
 FROM client_months AS cm
 JOIN report_months AS m ON m.month = cm.month
-JOIN effective AS e ON e.month = cm.month AND e.client_id = cm.client_id
+LEFT JOIN window_sums AS w ON w.month = cm.month AND w.client_id = cm.client_id
 JOIN clients AS c ON c.client_id = cm.client_id
 GROUP BY cm.employee_id, cm.month
