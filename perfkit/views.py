@@ -653,16 +653,24 @@ def condition_table(cond: pd.DataFrame) -> pd.DataFrame:
 
 
 def level_counts(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(by branch, by region class): reviewed employees and the count of each recommendation."""
+    """(by branch, by region class): reviewed employees and the count of each recommendation;
+    branches in id order, region classes in their own order (一类, 二类, 三四类)."""
+    from perfkit.schema import REGION_CLASSES
+
+    summary = summary.assign(region_class=pd.Categorical(summary["region_class"], REGION_CLASSES))
+
     def count(keys: list[str], labels: list[str]) -> pd.DataFrame:
-        g = summary.groupby(keys, sort=True)
+        g = summary.groupby(keys, sort=True, observed=True)
         out = g.size().rename("参评人数").to_frame()
         for a in LEVEL_ACTIONS:
             out[a] = g["recommendation"].apply(lambda x, a=a: int((x == a).sum()))
-        return out.reset_index().rename(columns=dict(zip(keys, labels, strict=True)))
+        out = out.reset_index()
+        out["region_class"] = out["region_class"].astype(str)
+        return out.drop(columns=[k for k in keys if k not in labels]).rename(columns=labels)
 
-    return (count(["branch_name", "region_class"], ["营业部", "地区类别"]),
-            count(["region_class"], ["地区类别"]))
+    return (count(["branch_id", "branch_name", "region_class"],
+                  {"branch_name": "营业部", "region_class": "地区类别"}),
+            count(["region_class"], {"region_class": "地区类别"}))
 
 
 def pay_summary(df: pd.DataFrame) -> pd.DataFrame:

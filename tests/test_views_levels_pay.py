@@ -7,6 +7,7 @@ import base64
 import re
 
 import ipywidgets as widgets
+import pandas as pd
 import pytest
 
 from perfkit.views import BranchReport, CompanyReport, EmployeeReport
@@ -62,6 +63,22 @@ def test_company_counts_by_branch_and_region_class_without_employees(tiny_store,
     for name in NAMES.values():
         assert name not in text
     assert not re.search(r"\bE[0-9]\b", text)
+
+
+def test_level_counts_order_branches_by_id_and_region_classes_by_rank():
+    from perfkit.views import level_counts
+
+    summary = pd.DataFrame({
+        "branch_id": ["B10", "B02", "B02", "B03"],
+        "branch_name": ["上海分公司", "重庆营业部", "重庆营业部", "北京营业部"],
+        "region_class": ["一类", "三四类", "三四类", "二类"],
+        "recommendation": ["晋级", "降级", "维持", "维持"],
+    })
+    by_branch, by_class = level_counts(summary)
+    assert list(by_branch["营业部"]) == ["重庆营业部", "北京营业部", "上海分公司"]
+    assert list(by_branch["参评人数"]) == [2, 1, 1]
+    assert list(by_class["地区类别"]) == ["一类", "二类", "三四类"]
+    assert list(by_class["降级"]) == [0, 0, 1] and list(by_class["维持"]) == [0, 1, 1]
 
 
 def test_a_branch_without_client_managers_gets_notes_not_errors(tmp_path, params):
