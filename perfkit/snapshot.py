@@ -219,7 +219,7 @@ def _drop(*columns: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
 #: appraisal frame → its scope in the snapshot (``appraisal.<name>``); True: branch_id is added
 APPRAISAL_SCOPES: dict[str, tuple[tuple[str, ...], bool]] = {
     "ability": (("branch_id", "employee_id"), False),
-    "ability_dimensions": (("employee_id",), False),
+    "ability_dimensions": (("branch_id", "employee_id"), True),
     "conduct": (("branch_id", "employee_id"), False),
     "incidents": (("branch_id", "employee_id"), False),
     "advisor": (("branch_id", "employee_id"), False),
@@ -229,7 +229,15 @@ APPRAISAL_SCOPES: dict[str, tuple[tuple[str, ...], bool]] = {
     "rfm_branch": (("branch_id",), False),
 }
 
-register("levels.summary", _level_summary, scope=("branch_id", "employee_id"))
+def _decode_met(df: pd.DataFrame) -> pd.DataFrame:
+    """The summary's met flags are bool or <NA> (Parquet gives None for the missing ones)."""
+    for col in ("maintain_met", "promotion_met", "probation_met"):
+        if col in df.columns and df[col].dtype == object:
+            df[col] = df[col].where(df[col].notna(), pd.NA)
+    return df
+
+
+register("levels.summary", _level_summary, scope=("branch_id", "employee_id"), decode=_decode_met)
 register("levels.conditions", _level_conditions, scope=("branch_id", "employee_id"),
          decode=_drop("branch_id"))
 register("pay", _pay, scope=("branch_id", "employee_id"))
@@ -514,13 +522,15 @@ class DirectSource:
 
         return stat_tables(self.db, self.month, level, entity=entity, params=self.params)
 
-    def levels(self, *, entity: str | None = None,
-               composite: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(summary, conditions) of the level review; ``entity``: an employee or a branch."""
-        from perfkit.levels import level_review
+    def levels(self, *, entity: str | None = None, composite: pd.Series | None = None,
+               conditions: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(summary, conditions) of the level review; ``entity``: an employee or a branch.
+        ``conditions=False``: the summary only (the conditions frame comes back empty)."""
+        from perfkit.levels import CONDITION_COLUMNS, level_review
 
-        return level_review(self.db, self.month, entity=entity, params=self.params,
-                            composite=composite)
+        summary, cond = level_review(self.db, self.month, entity=entity, params=self.params,
+                                     composite=composite)
+        return summary, cond if conditions else pd.DataFrame(columns=CONDITION_COLUMNS)
 
     def pay(self, *, entity: str | None = None, composite: pd.Series | None = None) -> pd.DataFrame:
         """Pay and bonus per employee; ``entity``: an employee or a branch."""
@@ -607,10 +617,12 @@ class SnapshotSource:
         parts = self.snap.read("stat_tables.branch", branch_id=entity)
         return {t: df.drop(columns="branch_id") for t, df in parts.items()}
 
-    def levels(self, *, entity: str | None = None,
-               composite: pd.Series | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def levels(self, *, entity: str | None = None, composite: pd.Series | None = None,
+               conditions: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from perfkit.levels import CONDITION_COLUMNS
+
         if not self._has("levels.summary") and self.publication is None:
-            return self.direct.levels(entity=entity, composite=composite)
+            return self.direct.levels(entity=entity, composite=composite, conditions=conditions)
         where: dict[str, Any] = ({} if entity is None else
                                  {"any_of": True, "employee_id": entity, "branch_id": entity})
         summary = self.snap.read("levels.summary", **where)
@@ -620,6 +632,8 @@ class SnapshotSource:
                                    f"branch with one in the published version "
                                    f"v{self.publication.version}")
             return self.direct.levels(entity=entity, composite=composite)  # raises as the API does
+        if not conditions:
+            return summary, pd.DataFrame(columns=CONDITION_COLUMNS)
         return summary, self.snap.read("levels.conditions", **where)
 
     def pay(self, *, entity: str | None = None, composite: pd.Series | None = None) -> pd.DataFrame:

@@ -303,7 +303,7 @@ class CompanyReport(_Report):
 
     def level_summary(self) -> widgets.Widget:
         """Recommended level changes (晋级 / 降级 / 试用期未达标 …) counted by branch and by region class."""
-        summary, _ = self.data.levels()
+        summary, _ = self.data.levels(conditions=False)
         by_branch, by_class = level_counts(summary)   # only counts leave this method
         return widgets.VBox([
             text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
