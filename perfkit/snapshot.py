@@ -113,6 +113,11 @@ def _decode_history(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: results shared by the producers of one build (the employees' composite scores, the level review
+#: behind both level frames); cleared before and after every build
+_SHARED: dict[str, Any] = {}
+
+
 def _indicators(level: str) -> Producer:
     def produce(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
         from perfkit.indicators import indicators
@@ -132,6 +137,7 @@ def _employee_scorecard(store: StoreLike, month: str, params: Path) -> dict[str,
     from perfkit.scorecard import scorecard
 
     s, bd = scorecard(store, month, "employee", params=params)
+    _SHARED[f"composite {month} {params}"] = s.set_index("entity_id")["composite"]
     return {"scores": s, "breakdown": bd}
 
 
@@ -167,17 +173,13 @@ register("stat_tables.branch", _branch_tables, scope=("branch_id",))
 # levels, pay and the appraisal frames (issue 8): every reviewed / paid employee, scoped by branch
 # and employee; a column added here only to scope a frame is dropped again when it is read
 
-#: results shared by the producers of one build (both level frames come from one level review);
-#: cleared before and after every build
-_SHARED: dict[str, Any] = {}
-
-
 def _level_review(store: StoreLike, month: str, params: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     from perfkit.levels import level_review
 
     key = f"levels {month} {params}"
-    if key not in _SHARED:
-        _SHARED[key] = level_review(store, month, params=params)
+    if key not in _SHARED:  # with the composite scores the reports pass (scorecard.employee's)
+        _SHARED[key] = level_review(store, month, params=params,
+                                    composite=_SHARED.get(f"composite {month} {params}"))
     return _SHARED[key]
 
 
@@ -194,7 +196,7 @@ def _level_conditions(store: StoreLike, month: str, params: Path) -> pd.DataFram
 def _pay(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
     from perfkit.pay import pay
 
-    return pay(store, month, params=params)
+    return pay(store, month, params=params, composite=_SHARED.get(f"composite {month} {params}"))
 
 
 def _appraisal(name: str, add_branch: bool = False) -> Producer:

@@ -506,6 +506,8 @@ class EmployeeReport(_Report):
 
     def level_status(self) -> widgets.Widget:
         """Current level, recommendation and every condition with value, threshold and met."""
+        if self.data.publication is None and not self._reviewed():  # (published: as frozen)
+            return text("本岗位不参加客户经理职级评定。", css_class="perfkit-note")
         try:
             summary, cond = self.data.levels(
                 entity=self.employee_id, composite=self.score.set_index("entity_id")["composite"])
@@ -525,11 +527,14 @@ class EmployeeReport(_Report):
         """绩效工资, 提成工资 and 奖金 of the month, each with its formula and inputs."""
         from perfkit.pay import load_pay
 
+        positions = load_pay(self.params).positions
+        if self.data.publication is None and not self._paid(positions):
+            return text("本岗位不适用本办法的绩效工资与奖金。", css_class="perfkit-note")
         comp = self.score.set_index("entity_id")["composite"]
         try:
             df = self.data.pay(entity=self.employee_id, composite=comp)
         except RequestError:  # another position, or no level on record
-            if not self._paid(load_pay(self.params).positions):
+            if not self._paid(positions):
                 return text("本岗位不适用本办法的绩效工资与奖金。", css_class="perfkit-note")
             return text("本月无职级记录，不计算绩效工资与奖金。", css_class="perfkit-note")
         r = next(df.itertuples())
