@@ -19,7 +19,13 @@ Readers take only their slice: :meth:`Snapshot.read` filters the Parquet file by
 at read time (row groups of other entities are skipped by their statistics, the rest filtered row by
 row), so an employee report never holds another employee's rows. :class:`SnapshotSource` serves the
 report classes of :mod:`perfkit.views` the same frames as the public API (:class:`DirectSource`);
-the scoping rules stay in the views.
+the scoping rules stay in the views. Built in: indicators (three levels), branch scores, employee
+scorecards, tasks, statistical tables, the level review (``levels.summary``, ``levels.conditions``),
+``pay`` and the appraisal frames (``appraisal.<name>``, :data:`APPRAISAL_SCOPES`).
+
+A published month (:mod:`perfkit.publish`) is never recomputed: :func:`source` reads its latest
+published version (:class:`perfkit.publish.PublishedSnapshot`, the same frames kept in the store),
+and :func:`build` fills the folder with those frames (the store fingerprint counts publications).
 """
 
 from __future__ import annotations
