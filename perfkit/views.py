@@ -5,8 +5,10 @@ stat_tables — or its own slice of a month snapshot, :mod:`perfkit.snapshot`, i
 one method per section; a notebook displays them in order. Every drill-down
 is pre-computed and switched in the browser (:func:`perfkit.widgets.drilldown`), so the exported HTML
 needs no kernel. Scoping is a security rule and lives here: a report only loads what its role may see
-(the company report knows branches, never employees; a branch report knows its own employees and the
-company aggregate; an employee report knows only that employee and his clients, masked).
+(the company report knows branches, never employees — except in the change list of a revised
+published month, which shows headquarters every changed figure; a branch report knows its own
+employees and the company aggregate; an employee report knows only that employee and his clients,
+masked).
 """
 
 from __future__ import annotations
