@@ -236,13 +236,33 @@ def _long(df: pd.DataFrame, f: Figures) -> pd.DataFrame:
         text = [None if pd.isna(v) else fmt_value(v, u)
                 for v, u in zip(df["value"], df["unit"], strict=True)]
         return base.assign(key=df["indicator_id"].to_numpy(), figure=df["name"].to_numpy(),
-                           text=text)
+                           text=text, raw=df["value"].to_numpy(),
+                           pos=pd.factorize(df["indicator_id"])[0])
     out = []
-    for col, (label, decimals) in f.figures.items():
+    for i, (col, (label, decimals)) in enumerate(f.figures.items()):
         if col in df.columns:
-            out.append(base.assign(key=col, figure=label,
+            out.append(base.assign(key=col, figure=label, raw=df[col].to_numpy(), pos=i,
                                    text=[_shown(v, decimals) for v in df[col]]))
     return pd.concat(out, ignore_index=True) if out else base.iloc[0:0]
+
+
+def _moved(old: Any, new: Any) -> bool:
+    """Whether two raw values differ beyond floating-point noise (a sum whose order varies can move
+    a value by 1e-12 and its rounding across a boundary: not a change)."""
+    def num(x: Any) -> float | None:
+        if isinstance(x, bool | np.bool_ | str):
+            return None
+        try:
+            return float(x)
+        except (TypeError, ValueError):
+            return None
+
+    a, b = num(old), num(new)
+    if a is None or b is None:
+        return True
+    if np.isnan(a) or np.isnan(b):
+        return np.isnan(a) != np.isnan(b)
+    return not np.isclose(a, b, rtol=1e-9, atol=1e-9)
 
 
 def _frame(snap: Snapshot, f: Figures) -> pd.DataFrame | None:
@@ -253,8 +273,9 @@ def _frame(snap: Snapshot, f: Figures) -> pd.DataFrame | None:
 
 
 def diff(old: Snapshot, new: Snapshot) -> pd.DataFrame:
-    """The headline figures (:data:`DIFF`) whose shown value differs between two versions, or
-    that exist in only one: :data:`CHANGE_COLUMNS` (old/new value None when absent)."""
+    """The headline figures (:data:`DIFF`) whose shown value differs between two versions (and
+    whose value moved beyond floating-point noise), or that exist in only one:
+    :data:`CHANGE_COLUMNS` (old/new value None when absent)."""
     out = []
     keys = ["frame", "level", "entity_id", "key"]
     for f in DIFF:
@@ -263,9 +284,14 @@ def diff(old: Snapshot, new: Snapshot) -> pd.DataFrame:
             continue
         la, lb = _long(a, f), _long(b, f)
         m = la.merge(lb, on=keys, how="outer", suffixes=("_old", "_new"))
-        changed = m[m["text_old"].fillna("\0") != m["text_new"].fillna("\0")]
+        shown = m["text_old"].fillna("\0") != m["text_new"].fillna("\0")
+        moved = [_moved(a, b) for a, b in zip(m["raw_old"], m["raw_new"], strict=True)]
+        changed = m[shown & np.array(moved, dtype=bool)]
         if changed.empty:
             continue
+        # by entity, then figure in the order the reports show them
+        changed = changed.assign(_pos=changed["pos_new"].fillna(changed["pos_old"])).sort_values(
+            ["entity_id", "_pos"], kind="stable")
         pick = {c: changed[f"{c}_new"].fillna(changed[f"{c}_old"])
                 for c in ("entity_name", "branch_id", "employee_id", "figure")}
         out.append(pd.DataFrame({

@@ -276,3 +276,30 @@ def test_publish_command(tiny_store: Path, params_dir: Path, tmp_path: Path,
     assert "王经理" in out[0] and "reason: 口径调整" in out[1]
     snapshot_meta = Path(build(db, MONTH, params_dir, root=tmp_path / "s")) / MANIFEST
     assert '"version": 2' in snapshot_meta.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------ the diff itself
+class _Frames:
+    """A stand-in for a version: ``scores.branch`` only."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df, self.meta = df, {"frames": {"scores.branch": {"scope": ["entity_id"]}}}
+
+    def read(self, name: str, part: str | None = None) -> pd.DataFrame:
+        return self.df
+
+
+def test_diff_ignores_floating_point_noise_and_lists_real_changes() -> None:
+    def version_of(stars: list[float], grade: list[str]) -> _Frames:
+        return _Frames(pd.DataFrame({"entity_id": ["B01", "B02", "B03"][:len(stars)],
+                                     "entity_name": ["甲", "乙", "丙"][:len(stars)],
+                                     "stars": stars, "grade": grade}))
+
+    old = version_of([2.5, 3.0, 4.0], ["合格", "良好", "优秀"])
+    # B01: a sum in another order (2.5 → 2.5000000001 shows 2 → 3): noise, not a change;
+    # B02: a real change; B03: gone in the new version
+    new = version_of([2.5000000001, 4.0], ["合格", "良好"])
+    got = pub_mod.diff(old, new)  # type: ignore[arg-type]
+    assert got[["entity_id", "figure", "old_value", "new_value"]].values.tolist() == [
+        ["B02", "星级", "3", "4"], ["B03", "等级", "优秀", None], ["B03", "星级", "4", None]]
+    assert set(got["level"]) == {"营业部"} and set(got["branch_id"]) == {"B02", "B03"}
