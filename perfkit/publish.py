@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from perfkit.errors import RequestError, SpecError
-from perfkit.snapshot import MANIFEST, Snapshot, produce
+from perfkit.snapshot import FORMAT, MANIFEST, Snapshot, produce
 from perfkit.store import StoreLike, connect
 
 log = logging.getLogger(__name__)
@@ -375,7 +375,7 @@ def publish(
     the previous version are stored with it. Errors (SpecError for the arguments, RequestError
     for the state of the month) leave the store unchanged; so does any failure while writing
     (one transaction)."""
-    from perfkit.batch.fingerprint import store_fingerprint
+    from perfkit.batch.fingerprint import perfkit_fingerprint, store_fingerprint
     from perfkit.catalog import find_params
     from perfkit.indicators import check_month
     from perfkit.snapshot import fingerprint
@@ -412,11 +412,10 @@ def publish(
         folder = Path(tmp)
         frames = produce(store, month, params, folder, say)
         (folder / MANIFEST).write_text(json.dumps(
-            {"format": 1, "month": month, "fingerprint": fp, "frames": frames}), encoding="utf-8")
+            {"format": FORMAT, "month": month, "fingerprint": fp, "frames": frames}),
+            encoding="utf-8")
         changed = (diff(PublishedSnapshot(store, have[-1]), Snapshot(folder)) if have
                    else pd.DataFrame(columns=CHANGE_COLUMNS))
-        from perfkit.batch.fingerprint import perfkit_fingerprint
-
         pub = Publication(month=month, version=number,
                           published_at=dt.datetime.now().replace(microsecond=0),
                           published_by=by, fingerprint=fp, reason=reason, params=str(params),
