@@ -2,8 +2,9 @@
 
 ``appraisal.yaml`` holds ``sections`` (which report sections are shown: ability, conduct, advisor,
 rfm — each off-switchable), ``advisor`` (:class:`perfkit.advisor.AdvisorSpec`) and ``rfm``
-(:class:`perfkit.rfm.RFMSpec`). The 360 relation weights, deduction rules, floor and bonus standard
-stay in scorecard.yaml (``ability``, ``deductions``), which the composite score also uses.
+(:class:`perfkit.rfm.RFMSpec`). The 360 relation weights, deduction rules and floor stay in
+scorecard.yaml (``ability``, ``deductions``), which the composite score also uses; the bonus standard
+is pay.yaml's ``bonus`` (one place for the 绩效奖金 here and the 奖金 of :mod:`perfkit.pay`).
 
 Data access for the report sections is one function per frame, ``f(store, month, params) ->
 DataFrame``, covering every entity of its level at once (the views filter to what a role may see):
@@ -187,23 +188,28 @@ def ability_dimension_frame(store, month: str, params: str | Path | None = None)
 def conduct_frame(store, month: str, params: str | Path | None = None) -> pd.DataFrame:
     """百分制倒扣 per employee employed in ``month``: employee_id, employee_name, branch_id,
     position, incidents (count), deduction_points, conduct_score (max(floor, 100 − points); 100
-    without incidents), bonus_standard (元, by position; NaN when not configured) and bonus
-    (= bonus_standard × conduct_score %)."""
+    without incidents), bonus_standard (元: pay.yaml ``bonus`` — by level for the positions paid by
+    pay.yaml, else ``bonus.by_position``; NaN when there is none) and bonus (= bonus_standard ×
+    conduct_score %; for 客户经理 the 奖金 of :func:`perfkit.pay.pay`)."""
     from perfkit.catalog import find_params
+    from perfkit.pay import FILE_NAME as PAY_FILE
+    from perfkit.pay import bonus_standards, load_pay
     from perfkit.scorecard import conduct_scores, deduction_bonus, incident_rows, load_scorecard
     from perfkit.store import connect
 
-    spec = load_scorecard(find_params(params)).deductions
+    params = find_params(params)
+    spec = load_scorecard(params).deductions
+    rules = load_pay(params) if (Path(params) / PAY_FILE).exists() else None
     with connect(store) as con:
         emps = _employees(con, month)
         cd = conduct_scores(con, month, spec).set_index("employee_id")
         n = incident_rows(con, month, spec).groupby("employee_id").size()
+        standard = bonus_standards(con, month, emps, rules)
     out = emps.copy()
     out["incidents"] = out["employee_id"].map(n).fillna(0).astype(int)
     out["deduction_points"] = out["employee_id"].map(cd["deduction_points"]).fillna(0.0)
     out["conduct_score"] = out["employee_id"].map(cd["conduct_score"]).fillna(100.0)
-    out["bonus_standard"] = [spec.standard_for(p) for p in out["position"]]
-    out["bonus_standard"] = out["bonus_standard"].astype(float)
+    out["bonus_standard"] = standard.astype(float)
     out["bonus"] = deduction_bonus(out["conduct_score"], out["bonus_standard"])
     return out
 

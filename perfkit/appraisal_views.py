@@ -1,20 +1,19 @@
 """Report sections of the appraisal methods (考核方法): widgets from already-scoped frames.
 
 The report classes in :mod:`perfkit.views` load the frames of :mod:`perfkit.appraisal` through
-:func:`load`, keep only the rows their role may see, and call the builders here (pure: frames in,
-widgets out). Every section can be switched off in parameters/appraisal.yaml ``sections``.
+their data source (sliced by branch or employee), keep only the rows their role may see, and call
+the builders here (pure: frames in, widgets out). Every section can be switched off in parameters/appraisal.yaml ``sections``.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 import pandas as pd
 
 from perfkit.advisor import ACTIONS, NO_VERDICT
-from perfkit.appraisal import AppraisalSpec, frame
+from perfkit.appraisal import AppraisalSpec
 from perfkit.charts import DASH, format_number
 from perfkit.rfm import CLASSES
 from perfkit.widgets import drilldown, tabs, text
@@ -23,11 +22,6 @@ from perfkit.widgets import table as table_widget
 SECTION_TITLES = {"ability": "能力评价（360度）", "conduct": "行为扣分与绩效奖金",
                   "advisor": "风险调整收益评价", "rfm": "客户分类（RFM）"}
 CLIENT_ROWS_SHOWN = 150
-
-
-def load(name: str, db: Any, month: str, params: str | Path) -> pd.DataFrame:
-    """One appraisal frame over all entities (the single data hook of these sections)."""
-    return frame(name)(db, month, params)
 
 
 # ── formatting ──────────────────────────────────────────────────────────────────────────────────
@@ -300,27 +294,28 @@ def company_section(spec: AppraisalSpec, adv: pd.DataFrame, rfm_br: pd.DataFrame
 
 
 # ── scoped data: what each role may see ─────────────────────────────────────────────────────────
+# ``data`` is the report's source (:func:`perfkit.snapshot.source`): ``data.appraisal(name,
+# employee=…, branch=…)`` gives the frame's rows of that employee / branch — computed from the
+# store, or the slice of the month snapshot or of the published version.
 _EMPLOYEE_FRAMES = {"ability": ("ability", "ability_dimensions"), "conduct": ("conduct", "incidents"),
                     "advisor": ("advisor",), "rfm": ("rfm_clients",)}
 
 
-def employee_frames(db: Any, month: str, params: str | Path, employee_id: str,
-                    spec: AppraisalSpec) -> dict[str, pd.DataFrame]:
+def employee_frames(data: Any, employee_id: str, spec: AppraisalSpec) -> dict[str, pd.DataFrame]:
     """The enabled frames, each reduced to this employee's rows (his clients for RFM)."""
     out = {}
     for section, names in _EMPLOYEE_FRAMES.items():
         if spec.enabled(section):
             for name in names:
-                df = load(name, db, month, params)
+                df = data.appraisal(name, employee=employee_id)
                 out[name] = df[df["employee_id"] == employee_id].reset_index(drop=True)
     return out
 
 
-def branch_frames(db: Any, month: str, params: str | Path, branch_id: str,
-                  spec: AppraisalSpec) -> dict[str, pd.DataFrame]:
+def branch_frames(data: Any, branch_id: str, spec: AppraisalSpec) -> dict[str, pd.DataFrame]:
     """The enabled frames, each reduced to the branch's employees; ``staff`` lists them (employed
     in the month). No client rows: a branch sees its employees' class counts only."""
-    ab = load("ability", db, month, params)
+    ab = data.appraisal("ability", branch=branch_id)
     staff = ab.loc[ab["branch_id"] == branch_id,
                    ["employee_id", "employee_name", "branch_id", "position"]].reset_index(drop=True)
     ids = set(staff["employee_id"])
@@ -328,7 +323,7 @@ def branch_frames(db: Any, month: str, params: str | Path, branch_id: str,
     wanted = [n for s, names in (("conduct", ("conduct", "incidents")), ("advisor", ("advisor",)),
                                  ("rfm", ("rfm_employee",))) if spec.enabled(s) for n in names]
     for name in wanted:
-        df = load(name, db, month, params)
+        df = data.appraisal(name, branch=branch_id)
         out[name] = df[df["employee_id"].isin(ids)].reset_index(drop=True)
     for name, cols in (("conduct", ["employee_id", "deduction_points", "conduct_score", "bonus"]),
                        ("incidents", ["employee_id", "incident_date", "rule_code", "rule_name",
@@ -341,12 +336,11 @@ def branch_frames(db: Any, month: str, params: str | Path, branch_id: str,
     return out
 
 
-def company_frames(db: Any, month: str, params: str | Path,
-                   spec: AppraisalSpec) -> dict[str, pd.DataFrame]:
+def company_frames(data: Any, spec: AppraisalSpec) -> dict[str, pd.DataFrame]:
     """Branch-level frames only: the company report never holds an employee row."""
     out = {}
     if spec.enabled("advisor"):
-        out["advisor_branch"] = load("advisor_branch", db, month, params)
+        out["advisor_branch"] = data.appraisal("advisor_branch")
     if spec.enabled("rfm"):
-        out["rfm_branch"] = load("rfm_branch", db, month, params)
+        out["rfm_branch"] = data.appraisal("rfm_branch")
     return out

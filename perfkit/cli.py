@@ -230,6 +230,31 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from perfkit.publish import publish, versions
+
+    if args.list:
+        rows = versions(args.db, args.month)
+        if not rows:
+            print(f"no published versions{f' of {args.month}' if args.month else ''}")
+            return 0
+        for p in rows:
+            print(f"{p.month}  v{p.version}  {p.published_at:%Y-%m-%d %H:%M}  {p.published_by}  "
+                  f"fingerprint {p.fingerprint[:12]}  frames {p.frames}  changes {p.changes}"
+                  + (f"  reason: {p.reason}" if p.reason else ""))
+        return 0
+    if args.month is None:
+        raise SpecError("perfkit publish: --month is required (or --list to show the versions)")
+    if args.reason and not args.revise:
+        raise SpecError("perfkit publish: --reason goes with --revise (the first publication "
+                        "needs no reason)")
+    pub = publish(args.db, args.month, args.params, by=args.by, revise=args.revise,
+                  reason=args.reason)
+    print(f"published {pub.month} v{pub.version} ({pub.published_at:%Y-%m-%d %H:%M} by "
+          f"{pub.published_by}): {pub.frames} frames, {pub.changes} changed figures")
+    return 0
+
+
 def _print_counts(db: Path, counts: dict[str, int]) -> None:
     print(f"store {db}")
     width = max(len(k) for k in counts)
@@ -370,6 +395,24 @@ def build_parser() -> argparse.ArgumentParser:
                    ".perfkit-cache/snapshots beside the store)")
     p.add_argument("--force", action="store_true", help="rebuild even when up to date")
     p.set_defaults(func=cmd_snapshot)
+
+    p = sub.add_parser(
+        "publish", help="freeze a month's results in the store (published version; --revise)",
+        description="Compute every figure the reports of a month show and freeze it in the store "
+        "as a published version with who, when and the input fingerprint. Later reports of the "
+        "month show the latest version, whatever the data or parameters say now. A published "
+        "month is only published again with --revise --reason; every version is kept.")
+    _add_db(p)
+    p.add_argument("--month", type=_month, help="month YYYY-MM")
+    p.add_argument("--params", type=Path, default=None,
+                   help="parameters folder (default: parameters/ here or in a parent folder)")
+    p.add_argument("--by", default=None, help="who publishes (default: the OS user)")
+    p.add_argument("--revise", action="store_true",
+                   help="publish a new version of an already published month (needs --reason)")
+    p.add_argument("--reason", default=None, help="why the revision changes the figures")
+    p.add_argument("--list", action="store_true",
+                   help="list the published versions (of --month, or of every month)")
+    p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("check", help="validate every parameters file",
                        description="Validate every parameters file; each problem names file, entry "

@@ -71,8 +71,32 @@ class CommissionShare(_Model):
 
 
 class Bonus(_Model):
+    """奖金标准 — the one bonus standard of perfkit (the appraisal's 绩效奖金 reads it too):
+    ``standard`` by level for the paid ``positions``; ``by_position`` for other positions."""
+
     standard: dict[str, float]
+    by_position: dict[str, float] = Field(default_factory=dict)
     _v = field_validator("standard")(_by_level)
+
+    @field_validator("by_position")
+    @classmethod
+    def _other_positions(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = [p for p in v if p not in POSITIONS]
+        if bad:
+            raise ValueError(f"unknown position {bad[0]!r}; known: {', '.join(POSITIONS)}")
+        if any(x < 0 for x in v.values()):
+            raise ValueError("amounts must be ≥ 0")
+        return v
+
+    def standard_for(self, position: str | None, level: str | None,
+                     paid: tuple[str, ...]) -> float | None:
+        """The bonus standard (元) of an employee: by level for the paid positions, else by
+        position; None when there is none."""
+        if position in paid:
+            v = self.standard.get(level or "")
+        else:
+            v = self.by_position.get(position or "")
+        return None if v is None else float(v)
 
 
 class PayRules(_Model):
@@ -90,6 +114,26 @@ class PayRules(_Model):
         return v
 
 
+def bonus_standards(con, month: str, employees: pd.DataFrame, rules: PayRules | None) -> pd.Series:
+    """The bonus standard (元) of each employee (``employee_id``, ``position``) in ``month``: his
+    level's (levels table on the month's last day, else employees.level) for the paid positions,
+    else his position's (``bonus.by_position``); NaN without one or without pay.yaml (``None``)."""
+    if rules is None or employees.empty:
+        return pd.Series(float("nan"), index=employees.index)
+    levels = dict(con.execute(
+        """WITH e AS (SELECT employee_id, level, leave_date FROM employees),
+                d AS (SELECT CAST(last_day(CAST(? || '-01' AS DATE)) AS DATE) AS last_day)
+           SELECT e.employee_id, coalesce(l.level, e.level)
+           FROM e CROSS JOIN d
+           LEFT JOIN levels AS l ON l.employee_id = e.employee_id
+                AND l.start_date <= least(d.last_day, coalesce(e.leave_date, d.last_day))
+                AND (l.end_date IS NULL OR l.end_date >= least(d.last_day, coalesce(e.leave_date, d.last_day)))""",
+        [month]).fetchall())
+    return pd.Series([rules.bonus.standard_for(p, levels.get(e), rules.positions)
+                      for e, p in zip(employees["employee_id"], employees["position"], strict=True)],
+                     index=employees.index, dtype=float)
+
+
 def load_pay(params: str | Path = "parameters") -> PayRules:
     """Load and check ``<params>/pay.yaml``; a problem is a SpecError naming file, entry and field."""
     path = Path(params) / FILE_NAME
@@ -102,13 +146,18 @@ def load_pay(params: str | Path = "parameters") -> PayRules:
     if not isinstance(raw, dict):
         raise SpecError("expected a mapping at the top level", file=str(path))
     try:
-        return PayRules.model_validate(raw)
+        rules = PayRules.model_validate(raw)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
         msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         raise SpecError(msg, file=str(path), entry=".".join(loc[:-1]) or None,
                         field=loc[-1] if loc else None) from None
+    both = [p for p in rules.bonus.by_position if p in rules.positions]
+    if both:  # one standard per employee: by level or by position, never both
+        raise SpecError(f"{both[0]} is paid by level (positions); its bonus standard is "
+                        "bonus.standard", file=str(path), entry="bonus.by_position", field=both[0])
+    return rules
 
 
 # ── formatting ───────────────────────────────────────────────────────────────────────────────────
@@ -265,4 +314,4 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path = "p
     return pay_frame(emp, months, rules, month)
 
 
-__all__ = ["load_pay", "pay", "pay_frame", "pct", "yuan"]
+__all__ = ["bonus_standards", "load_pay", "pay", "pay_frame", "pct", "yuan"]

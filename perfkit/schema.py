@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
@@ -267,6 +267,65 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
+#: Published month results (``perfkit publish``, :mod:`perfkit.publish`): written by perfkit, never
+#: imported, never overwritten or deleted. Not in :data:`TABLES` (the CRM data that is imported).
+PUBLICATION_TABLES: tuple[Table, ...] = (
+    Table(
+        "publications",
+        "已发布版本 — one row per published version of a month's results (perfkit publish).",
+        (
+            _req("month", "VARCHAR", "月份 YYYY-MM", pattern=MONTH_PATTERN),
+            _req("version", "INTEGER", "版本号: 1 = first publication, 2 … = revisions", min=1),
+            _req("published_at", "TIMESTAMP", "发布时间 (local time)"),
+            _req("published_by", "VARCHAR", "发布人 (--by, default the OS user)"),
+            _req("fingerprint", "VARCHAR", "input fingerprint: store content for the month, parameters "
+                 "files, perfkit version (sha256)"),
+            C("reason", "VARCHAR", "修订原因 (required for a revision)"),
+            C("params", "VARCHAR", "parameters folder the results were computed with"),
+            C("perfkit_version", "VARCHAR", "perfkit version and code digest"),
+            _req("frames", "INTEGER", "number of frozen frames"),
+            _req("changes", "INTEGER", "figures changed against the previous version (0 for v1)"),
+        ),
+        key=("month", "version"),
+    ),
+    Table(
+        "publication_frames",
+        "已发布数据 — the frozen frames of a published version (the month snapshot's frames), one "
+        "Parquet file per frame or part.",
+        (
+            _req("month", "VARCHAR", "月份 YYYY-MM", pattern=MONTH_PATTERN),
+            _req("version", "INTEGER", "版本号", min=1),
+            _req("frame", "VARCHAR", "frame name (perfkit.snapshot registry), e.g. indicators.employee"),
+            _req("part", "INTEGER", "part number within the frame (0 for a single-part frame)", min=0),
+            _req("title", "VARCHAR", "part title ('' for a single-part frame)"),
+            _req("scope", "VARCHAR", "comma-separated scope columns readers slice by"),
+            _req("rows", "BIGINT", "row count", min=0),
+            _req("data", "BLOB", "the rows as a Parquet file"),
+        ),
+        key=("month", "version", "frame", "part"),
+    ),
+    Table(
+        "publication_changes",
+        "修订变化 — what a revision changed against the previous version, one row per figure; "
+        "computed when the revision is published and never recomputed.",
+        (
+            _req("month", "VARCHAR", "月份 YYYY-MM", pattern=MONTH_PATTERN),
+            _req("version", "INTEGER", "the revision (compared with version − 1)", min=2),
+            _req("seq", "INTEGER", "row number", min=1),
+            _req("frame", "VARCHAR", "frame the figure comes from"),
+            _req("level", "VARCHAR", "公司 / 营业部 / 员工"),
+            _req("entity_id", "VARCHAR", "company, branch or employee id"),
+            C("entity_name", "VARCHAR", "name shown"),
+            C("branch_id", "VARCHAR", "the branch the row belongs to (empty for company rows)"),
+            C("employee_id", "VARCHAR", "the employee the row belongs to (empty above employees)"),
+            _req("figure", "VARCHAR", "项目 (indicator name, 综合得分, 绩效工资 …)"),
+            C("old_value", "VARCHAR", "原值 as shown (empty: not in the previous version)"),
+            C("new_value", "VARCHAR", "新值 as shown (empty: not in this version)"),
+        ),
+        key=("month", "version", "seq"),
+    ),
+)
+
 TABLE_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 # Tables in an order where every foreign key points to an earlier table.
@@ -288,7 +347,7 @@ def table(name: str) -> Table:
 def markdown_reference() -> str:
     """The table reference (name, type, unit, meaning of every column) as Markdown, for the README."""
     out: list[str] = []
-    for t in TABLES:
+    for t in (*TABLES, *PUBLICATION_TABLES):
         out.append(f"### `{t.name}`\n\n{t.doc} Key: `{', '.join(t.key)}`.\n")
         out.append("| column | type | unit | meaning |")
         out.append("|---|---|---|---|")

@@ -115,17 +115,8 @@ class DeductionSpec(_Model):
     floor: float = Field(default=70, ge=0, le=100)
     apply: Literal["multiply", "subtract", "none"] = "multiply"
     rules: dict[str, DeductionRule] = Field(default_factory=dict)
-    #: 奖励标准金 (元): one amount for everybody or {岗位: amount, default: amount}; the bonus is
-    #: standard × conduct score % (seed 003: 绩效奖金 = 奖励标准金 × 剩余积分%). None: no bonus shown.
-    bonus_standard: float | dict[str, float] | None = None
-
-    def standard_for(self, position: str | None) -> float | None:
-        """The standard bonus amount of a position (its own entry, else ``default``)."""
-        b = self.bonus_standard
-        if b is None or isinstance(b, int | float):
-            return None if b is None else float(b)
-        v = b.get(position or "", b.get("default"))
-        return None if v is None else float(v)
+    # The bonus (绩效奖金 = 奖励标准金 × 剩余积分 %, seed 003) takes its standard from pay.yaml
+    # ``bonus`` (perfkit.pay.bonus_standards), the one place for it.
 
 
 class Scorecard(_Model):
@@ -268,6 +259,9 @@ def validate_scorecard(
         for e in exc.errors():
             entry, field = _loc_to_entry(tuple(e["loc"]))
             msg = e["msg"] if e["type"] != "extra_forbidden" else "unknown field"
+            if tuple(e["loc"]) == ("deductions", "bonus_standard"):
+                msg = ("the bonus standard moved to pay.yaml: bonus.standard (by level, for the "
+                       "positions paid by pay.yaml) and bonus.by_position (other positions)")
             problems.append(spec_error(f, entry, field, msg))
         return None, problems
 
@@ -351,18 +345,6 @@ def validate_scorecard(
                                        "unknown relation; known: " + ", ".join(RELATIONS)))
         if w < 0:
             problems.append(spec_error(f, "ability.relations", rel, f"weight must be ≥ 0; got {w}"))
-    b = sc.deductions.bonus_standard
-    if isinstance(b, dict):
-        for pos, amount in b.items():
-            if pos != "default" and pos not in POSITIONS:
-                problems.append(spec_error(f, "deductions.bonus_standard", pos,
-                                           "unknown position; known: default, " + ", ".join(POSITIONS)))
-            if amount < 0:
-                problems.append(spec_error(f, "deductions.bonus_standard", pos,
-                                           f"amount must be ≥ 0 元; got {amount:g}"))
-    elif b is not None and b < 0:
-        problems.append(spec_error(f, "deductions", "bonus_standard",
-                                   f"amount must be ≥ 0 元; got {b:g}"))
     c = sc.composite
     if not _weights_sum_ok(c.kpi + c.ability):
         problems.append(spec_error(f, "composite", "kpi",

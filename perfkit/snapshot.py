@@ -19,7 +19,13 @@ Readers take only their slice: :meth:`Snapshot.read` filters the Parquet file by
 at read time (row groups of other entities are skipped by their statistics, the rest filtered row by
 row), so an employee report never holds another employee's rows. :class:`SnapshotSource` serves the
 report classes of :mod:`perfkit.views` the same frames as the public API (:class:`DirectSource`);
-the scoping rules stay in the views.
+the scoping rules stay in the views. Built in: indicators (three levels), branch scores, employee
+scorecards, tasks, statistical tables, the level review (``levels.summary``, ``levels.conditions``),
+``pay`` and the appraisal frames (``appraisal.<name>``, :data:`APPRAISAL_SCOPES`).
+
+A published month (:mod:`perfkit.publish`) is never recomputed: :func:`source` reads its latest
+published version (:class:`perfkit.publish.PublishedSnapshot`, the same frames kept in the store),
+and :func:`build` fills the folder with those frames (the store fingerprint counts publications).
 """
 
 from __future__ import annotations
@@ -113,6 +119,11 @@ def _decode_history(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: results shared by the producers of one build (the employees' composite scores, the level review
+#: behind both level frames); cleared before and after every build
+_SHARED: dict[str, Any] = {}
+
+
 def _indicators(level: str) -> Producer:
     def produce(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
         from perfkit.indicators import indicators
@@ -132,6 +143,7 @@ def _employee_scorecard(store: StoreLike, month: str, params: Path) -> dict[str,
     from perfkit.scorecard import scorecard
 
     s, bd = scorecard(store, month, "employee", params=params)
+    _SHARED[f"composite {month} {params}"] = s.set_index("entity_id")["composite"]
     return {"scores": s, "breakdown": bd}
 
 
@@ -162,6 +174,84 @@ register("scorecard.employee", _employee_scorecard, scope=("parent_id", "entity_
 register("tasks", _tasks, scope=("branch_id", "employee_id"))
 register("stat_tables.company", _company_tables)
 register("stat_tables.branch", _branch_tables, scope=("branch_id",))
+
+
+# levels, pay and the appraisal frames (issue 8): every reviewed / paid employee, scoped by branch
+# and employee; a column added here only to scope a frame is dropped again when it is read
+
+def _level_review(store: StoreLike, month: str, params: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from perfkit.levels import level_review
+
+    key = f"levels {month} {params}"
+    if key not in _SHARED:  # with the composite scores the reports pass (scorecard.employee's)
+        _SHARED[key] = level_review(store, month, params=params,
+                                    composite=_SHARED.get(f"composite {month} {params}"))
+    return _SHARED[key]
+
+
+def _level_summary(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
+    return _level_review(store, month, params)[0]
+
+
+def _level_conditions(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
+    summary, cond = _level_review(store, month, params)
+    branch = summary.set_index("employee_id")["branch_id"]
+    return cond.assign(branch_id=cond["employee_id"].map(branch))
+
+
+def _pay(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
+    from perfkit.pay import pay
+
+    return pay(store, month, params=params, composite=_SHARED.get(f"composite {month} {params}"))
+
+
+def _appraisal(name: str, add_branch: bool = False) -> Producer:
+    def produce(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
+        from perfkit.appraisal import frame
+        from perfkit.store import connect
+
+        df = frame(name)(store, month, params)
+        if add_branch:  # the employee's branch, as branch_frames selects its employees
+            with connect(store) as con:
+                br = dict(con.execute("SELECT employee_id, branch_id FROM employees").fetchall())
+            df = df.assign(branch_id=df["employee_id"].map(br))
+        return df
+
+    return produce
+
+
+def _drop(*columns: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    return lambda df: df.drop(columns=[c for c in columns if c in df.columns])
+
+
+#: appraisal frame → its scope in the snapshot (``appraisal.<name>``); True: branch_id is added
+APPRAISAL_SCOPES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "ability": (("branch_id", "employee_id"), False),
+    "ability_dimensions": (("branch_id", "employee_id"), True),
+    "conduct": (("branch_id", "employee_id"), False),
+    "incidents": (("branch_id", "employee_id"), False),
+    "advisor": (("branch_id", "employee_id"), False),
+    "advisor_branch": (("branch_id",), False),
+    "rfm_clients": (("branch_id", "employee_id"), False),
+    "rfm_employee": (("branch_id", "employee_id"), True),
+    "rfm_branch": (("branch_id",), False),
+}
+
+def _decode_met(df: pd.DataFrame) -> pd.DataFrame:
+    """The summary's met flags are bool or <NA> (Parquet gives None for the missing ones)."""
+    for col in ("maintain_met", "promotion_met", "probation_met"):
+        if col in df.columns and df[col].dtype == object:
+            df[col] = df[col].where(df[col].notna(), pd.NA)
+    return df
+
+
+register("levels.summary", _level_summary, scope=("branch_id", "employee_id"), decode=_decode_met)
+register("levels.conditions", _level_conditions, scope=("branch_id", "employee_id"),
+         decode=_drop("branch_id"))
+register("pay", _pay, scope=("branch_id", "employee_id"))
+for _name, (_scope, _added) in APPRAISAL_SCOPES.items():
+    register(f"appraisal.{_name}", _appraisal(_name, _added), scope=_scope,
+             decode=_drop("branch_id") if _added else None)
 
 
 # ── fingerprint and location ────────────────────────────────────────────────────────────────────
@@ -232,6 +322,36 @@ def _write(df: pd.DataFrame, path: Path, spec: FrameSpec, where: str) -> None:
     df.reset_index(drop=True).to_parquet(path, index=False, row_group_size=ROW_GROUP)
 
 
+def produce(store: StoreLike, month: str, params: Path, folder: Path,
+            say: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Compute every registered frame into ``folder`` (one Parquet file per frame or part) and
+    return the manifest's ``frames`` entry: ``{name: {"scope": [...], "parts": [...]}}``."""
+    say = say or log.info
+    frames: dict[str, Any] = {}
+    _SHARED.clear()
+    try:
+        for n, spec in enumerate(REGISTRY.values(), 1):
+            t = time.perf_counter()
+            result = spec.producer(store, month, params)
+            parts = result if isinstance(result, Mapping) else {"": result}
+            files, rows = [], 0
+            for i, (title, df) in enumerate(parts.items()):
+                if not isinstance(df, pd.DataFrame):
+                    raise SpecError(f"snapshot frame {spec.name!r}: the producer returned "
+                                    f"{type(df).__name__}, not a DataFrame")
+                file = f"{spec.name}.parquet" if title == "" else f"{spec.name}.{i}.parquet"
+                _write(df, folder / file, spec,
+                       f"{spec.name!r}" + (f" part {title!r}" if title else ""))
+                files.append({"title": title, "file": file, "rows": len(df)})
+                rows += len(df)
+            frames[spec.name] = {"scope": list(spec.scope), "parts": files}
+            say(f"snapshot {month}: [{n}/{len(REGISTRY)}] {spec.name}: {rows:,} rows "
+                f"in {time.perf_counter() - t:.1f}s")
+    finally:
+        _SHARED.clear()
+    return frames
+
+
 def build(
     store: StoreLike,
     month: str,
@@ -252,6 +372,7 @@ def build(
     """
     from perfkit.catalog import find_params
     from perfkit.indicators import check_month
+    from perfkit.publish import latest_publication
     from perfkit.store import connect, default_db
 
     params = Path(find_params(params)).resolve()
@@ -260,6 +381,7 @@ def build(
     store_arg = Path(store).resolve() if isinstance(store, str | os.PathLike) else store
     with connect(store_arg) as con:
         check_month(con, month)
+        pub = latest_publication(con, month)
     t0 = time.perf_counter()
     fp = fingerprint(store_arg, month, params, store_sha)
     base = Path(root) if root is not None else default_root(store_arg)
@@ -272,27 +394,18 @@ def build(
         if left.is_dir() and time.time() - left.stat().st_mtime > STALE_TEMP_SECONDS:
             shutil.rmtree(left, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=base))
-    frames: dict[str, Any] = {}
     try:
-        for n, spec in enumerate(REGISTRY.values(), 1):
-            t = time.perf_counter()
-            result = spec.producer(store_arg, month, params)
-            parts = result if isinstance(result, Mapping) else {"": result}
-            files, rows = [], 0
-            for i, (title, df) in enumerate(parts.items()):
-                if not isinstance(df, pd.DataFrame):
-                    raise SpecError(f"snapshot frame {spec.name!r}: the producer returned "
-                                    f"{type(df).__name__}, not a DataFrame")
-                file = f"{spec.name}.parquet" if title == "" else f"{spec.name}.{i}.parquet"
-                _write(df, tmp / file, spec, f"{spec.name!r}" + (f" part {title!r}" if title else ""))
-                files.append({"title": title, "file": file, "rows": len(df)})
-                rows += len(df)
-            frames[spec.name] = {"scope": list(spec.scope), "parts": files}
-            say(f"snapshot {month}: [{n}/{len(REGISTRY)}] {spec.name}: {rows:,} rows "
-                f"in {time.perf_counter() - t:.1f}s")
+        if pub is not None:  # a published month: its latest version, as frozen in the store
+            from perfkit.publish import write_frames
+
+            frames = write_frames(store_arg, pub, tmp)
+            say(f"snapshot {month}: published version v{pub.version} ({len(frames)} frames)")
+        else:
+            frames = produce(store_arg, month, params, tmp, say)
         meta = {"format": FORMAT, "month": month, "fingerprint": fp, "params": str(params),
                 "store": str(store_arg) if isinstance(store_arg, Path) else None,
-                "built_seconds": round(time.perf_counter() - t0, 2), "frames": frames}
+                "built_seconds": round(time.perf_counter() - t0, 2), "frames": frames,
+                "publication": pub.key() if pub is not None else None}
         (tmp / MANIFEST).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         if final.exists():  # an unreadable or forced-over snapshot: replace it
             shutil.rmtree(final)
@@ -347,8 +460,6 @@ class Snapshot:
         """Frame ``name`` restricted to rows whose scope columns equal ``where`` (all of them, or
         any one with ``any_of``); a frame with parts gives ``{title: DataFrame}`` (or one part with
         ``part``). Filtering a column that is not in the frame's scope raises RequestError."""
-        import pyarrow.parquet as pq
-
         info = self.meta["frames"].get(name)
         if info is None:
             raise RequestError(f"snapshot {self.path} has no frame {name!r}")
@@ -363,7 +474,7 @@ class Snapshot:
         for p in info["parts"]:
             if part is not None and p["title"] != part:
                 continue
-            df = pq.read_table(self.path / p["file"], filters=filters).to_pandas()
+            df = self._table(p, filters).to_pandas()
             if spec is not None and spec.decode is not None:
                 df = spec.decode(df)
             out[p["title"]] = df.reset_index(drop=True)
@@ -373,12 +484,21 @@ class Snapshot:
             return out[""]
         return out[part] if part is not None else out
 
+    def _table(self, part: dict[str, Any], filters: Any) -> Any:
+        """One part's rows (a pyarrow Table) that pass ``filters``."""
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self.path / part["file"], filters=filters)
+
 
 # ── data sources for the report classes ────────────────────────────────────────────────────────
 
 
 class DirectSource:
     """The public API, computing what is asked from the store (the analyst's path)."""
+
+    #: the published version read instead of computing (:class:`SnapshotSource` of a published month)
+    publication: Any = None
 
     def __init__(self, db: StoreLike, month: str, params: str | Path) -> None:
         self.db, self.month, self.params = db, month, params
@@ -410,14 +530,52 @@ class DirectSource:
 
         return stat_tables(self.db, self.month, level, entity=entity, params=self.params)
 
+    def levels(self, *, entity: str | None = None, composite: pd.Series | None = None,
+               conditions: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(summary, conditions) of the level review; ``entity``: an employee or a branch.
+        ``conditions=False``: the summary only (the conditions frame comes back empty)."""
+        from perfkit.levels import CONDITION_COLUMNS, level_review
+
+        summary, cond = level_review(self.db, self.month, entity=entity, params=self.params,
+                                     composite=composite)
+        return summary, cond if conditions else pd.DataFrame(columns=CONDITION_COLUMNS)
+
+    def pay(self, *, entity: str | None = None, composite: pd.Series | None = None) -> pd.DataFrame:
+        """Pay and bonus per employee; ``entity``: an employee or a branch."""
+        from perfkit.pay import pay
+
+        return pay(self.db, self.month, entity=entity, params=self.params, composite=composite)
+
+    def appraisal(self, name: str, *, employee: str | None = None,
+                  branch: str | None = None) -> pd.DataFrame:
+        """Appraisal frame ``name`` (:data:`perfkit.appraisal.FRAMES`), restricted to the rows of
+        ``employee`` / ``branch`` when the frame has that column."""
+        from perfkit.appraisal import frame
+
+        df = frame(name)(self.db, self.month, self.params)
+        for col, value in (("employee_id", employee), ("branch_id", branch)):
+            if value is not None and col in df.columns:
+                df = df[df[col] == value]
+        return df.reset_index(drop=True)
+
 
 class SnapshotSource:
     """The same calls as :class:`DirectSource`, answered from a snapshot's slices. A request the
     snapshot cannot answer (an entity it does not list, such as an employee absent this month)
-    goes to the store, so both sources agree."""
+    goes to the store, so both sources agree — except for a published month (``publication``
+    set), whose figures are frozen: there such a request gets the published answer (nothing, or
+    RequestError as the API would raise), never a recomputation from the current store."""
 
-    def __init__(self, snap: Snapshot, direct: DirectSource) -> None:
-        self.snap, self.direct = snap, direct
+    def __init__(self, snap: Snapshot, direct: DirectSource, publication: Any = None) -> None:
+        self.snap, self.direct, self.publication = snap, direct, publication
+
+    def _not_published(self, what: str) -> RequestError:
+        p = self.publication
+        return RequestError(f"{what} is not part of the published version v{p.version} of "
+                            f"{p.month}")
+
+    def _has(self, name: str) -> bool:
+        return name in self.snap.meta["frames"]
 
     def indicators(self, level: str, *, entity: str | None = None,
                    branch: str | None = None) -> pd.DataFrame:
@@ -427,27 +585,33 @@ class SnapshotSource:
         if branch is not None:
             where["parent_id" if level == "employee" else "entity_id"] = branch
         df = self.snap.read(f"indicators.{level}", **where)
-        if df.empty and entity is not None:  # absent this month, or unknown (the store says which)
-            return self.direct.indicators(level, entity=entity, branch=branch)
+        if df.empty and entity is not None and self.publication is None:
+            return self.direct.indicators(level, entity=entity, branch=branch)  # the store says why
         return df
 
     def scores(self, level: str) -> pd.DataFrame:
-        if level != "branch":
-            return self.direct.scores(level)
-        return self.snap.read("scores.branch")
+        if level == "branch":
+            return self.snap.read("scores.branch")
+        if self.publication is not None and level == "employee":
+            return self.snap.read("scorecard.employee", part="scores")
+        return self.direct.scores(level)
 
     def scorecard(self, level: str, *, entity: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         if level != "employee":
+            if self.publication is not None:
+                raise self._not_published(f"the {level} scorecard")
             return self.direct.scorecard(level, entity=entity)
         # like scorecard(entity=…): that entity, or the entities whose parent it is
         parts = self.snap.read("scorecard.employee", any_of=True, entity_id=entity, parent_id=entity)
-        if parts["scores"].empty and parts["breakdown"].empty:
+        if parts["scores"].empty and parts["breakdown"].empty and self.publication is None:
             return self.direct.scorecard(level, entity=entity)
         return parts["scores"], parts["breakdown"]
 
     def tasks(self, level: str, *, entity: str) -> pd.DataFrame:
         col = {"employee": "employee_id", "branch": "branch_id"}.get(level)
         if col is None:
+            if self.publication is not None:
+                raise self._not_published(f"the {level} task list")
             return self.direct.tasks(level, entity=entity)
         return self.snap.read("tasks", **{col: entity})
 
@@ -455,23 +619,79 @@ class SnapshotSource:
         if level == "company" and entity is None:
             return self.snap.read("stat_tables.company")
         if level != "branch" or entity is None:
+            if self.publication is not None:
+                raise self._not_published(f"the {level} tables of {entity}")
             return self.direct.stat_tables(level, entity=entity)
         parts = self.snap.read("stat_tables.branch", branch_id=entity)
         return {t: df.drop(columns="branch_id") for t, df in parts.items()}
 
+    def levels(self, *, entity: str | None = None, composite: pd.Series | None = None,
+               conditions: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from perfkit.levels import CONDITION_COLUMNS
+
+        if not self._has("levels.summary") and self.publication is None:
+            return self.direct.levels(entity=entity, composite=composite, conditions=conditions)
+        where: dict[str, Any] = ({} if entity is None else
+                                 {"any_of": True, "employee_id": entity, "branch_id": entity})
+        summary = self.snap.read("levels.summary", **where)
+        if summary.empty and entity is not None:
+            if self.publication is not None:
+                raise RequestError(f"unknown entity {entity!r}: not a reviewed employee nor a "
+                                   f"branch with one in the published version "
+                                   f"v{self.publication.version}")
+            return self.direct.levels(entity=entity, composite=composite)  # raises as the API does
+        if not conditions:
+            return summary, pd.DataFrame(columns=CONDITION_COLUMNS)
+        return summary, self.snap.read("levels.conditions", **where)
+
+    def pay(self, *, entity: str | None = None, composite: pd.Series | None = None) -> pd.DataFrame:
+        if not self._has("pay") and self.publication is None:
+            return self.direct.pay(entity=entity, composite=composite)
+        where: dict[str, Any] = ({} if entity is None else
+                                 {"any_of": True, "employee_id": entity, "branch_id": entity})
+        df = self.snap.read("pay", **where)
+        if df.empty and entity is not None:
+            if self.publication is not None:
+                raise RequestError(f"unknown entity {entity!r}: not a paid employee nor a branch "
+                                   f"with one in the published version v{self.publication.version}")
+            return self.direct.pay(entity=entity, composite=composite)
+        return df
+
+    def appraisal(self, name: str, *, employee: str | None = None,
+                  branch: str | None = None) -> pd.DataFrame:
+        frame = f"appraisal.{name}"
+        if not self._has(frame):
+            if self.publication is not None:
+                raise self._not_published(f"appraisal frame {name!r}")
+            return self.direct.appraisal(name, employee=employee, branch=branch)
+        scope = self.snap.meta["frames"][frame]["scope"]
+        where = {c: v for c, v in (("employee_id", employee), ("branch_id", branch))
+                 if v is not None and c in scope}
+        return self.snap.read(frame, **where)
+
 
 def source(db: StoreLike, month: str, params: str | Path,
            snapshot: str | Path | None = None) -> DirectSource | SnapshotSource:
-    """Where a report gets its data: the snapshot ``snapshot`` (else ``$PERFKIT_SNAPSHOT``) when
-    one is given, else the store. The snapshot must be of ``month`` and built from the same
-    parameters folder (RequestError otherwise)."""
+    """Where a report gets its data. A published month (:mod:`perfkit.publish`) is read from its
+    latest published version: from the snapshot ``snapshot`` (else ``$PERFKIT_SNAPSHOT``) when
+    that holds this version, else from the store's publication tables. An unpublished month is
+    read from the snapshot when one is given, else computed from the store. The snapshot must be
+    of ``month`` and built from the same parameters folder (RequestError otherwise)."""
+    from perfkit.publish import PublishedSnapshot, latest
+
     direct = DirectSource(db, month, params)
     path = snapshot if snapshot not in (None, "") else os.environ.get(ENV) or None
-    if path is None:
-        return direct
-    snap = Snapshot(path)
-    if snap.month != month:
+    pub = latest(db, month)
+    snap = Snapshot(path) if path is not None else None
+    if snap is not None and snap.month != month:
         raise RequestError(f"snapshot {snap.path} is of month {snap.month}, not {month}")
+    if pub is not None:
+        if snap is None or snap.meta.get("publication") != pub.key():
+            snap = PublishedSnapshot(db, pub)
+        log.info("reading month %s from its published version v%d", month, pub.version)
+        return SnapshotSource(snap, direct, publication=pub)
+    if snap is None:
+        return direct
     built = snap.meta.get("params")
     if built and Path(built).resolve() != Path(params).resolve():
         raise RequestError(f"snapshot {snap.path} was built from parameters {built}, "

@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from perfkit.errors import SchemaVersionError, StoreError
-from perfkit.schema import SCHEMA_VERSION, TABLES
+from perfkit.schema import PUBLICATION_TABLES, SCHEMA_VERSION, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def default_db() -> Path:
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create every table (if missing) and stamp the schema version."""
-    for t in TABLES:
+    for t in (*TABLES, *PUBLICATION_TABLES):
         con.execute(t.ddl())
     con.execute(f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)")
     con.execute(

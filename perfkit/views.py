@@ -5,8 +5,10 @@ stat_tables — or its own slice of a month snapshot, :mod:`perfkit.snapshot`, i
 one method per section; a notebook displays them in order. Every drill-down
 is pre-computed and switched in the browser (:func:`perfkit.widgets.drilldown`), so the exported HTML
 needs no kernel. Scoping is a security rule and lives here: a report only loads what its role may see
-(the company report knows branches, never employees; a branch report knows its own employees and the
-company aggregate; an employee report knows only that employee and his clients, masked).
+(the company report knows branches, never employees — except in the change list of a revised
+published month, which shows headquarters every changed figure; a branch report knows its own
+employees and the company aggregate; an employee report knows only that employee and his clients,
+masked).
 """
 
 from __future__ import annotations
@@ -220,6 +222,16 @@ class _Report:
     def indicator_notes(self) -> widgets.Widget:
         return indicator_notes(self.catalog)
 
+    def publication(self) -> widgets.Widget:
+        """发布状态: the published version this report shows ("已发布 v1 · … 由 … 发布"); for a
+        revision ("修订版 v2") its reason and what changed against the previous version — only
+        the rows this report's reader may see."""
+        return publication_note(self.db, self.month, self.data.publication, **self._reader())
+
+    def _reader(self) -> dict[str, str]:
+        """Whose rows of the published changes this report may show (company: all)."""
+        return {}
+
     def task_notes(self) -> widgets.Widget:
         return task_notes(self.catalog)
 
@@ -279,13 +291,12 @@ class CompanyReport(_Report):
 
     def appraisal_data(self) -> dict[str, pd.DataFrame]:
         """考核方法 data: branch-level frames only (see :mod:`perfkit.appraisal_views`)."""
-        return appraisal_views.company_frames(self.db, self.month, self.params,
-                                              load_appraisal(self.params))
+        return appraisal_views.company_frames(self.data, load_appraisal(self.params))
 
     def appraisal(self) -> widgets.Widget:
         """考核方法: per branch, its employees' action levels and its clients by RFM class."""
         spec = load_appraisal(self.params)
-        data = appraisal_views.company_frames(self.db, self.month, self.params, spec)
+        data = appraisal_views.company_frames(self.data, spec)
         names = dict(zip(self.scores["entity_id"], self.scores["entity_name"], strict=True))
         return appraisal_views.company_section(spec, data.get("advisor_branch", pd.DataFrame()),
                                                data.get("rfm_branch", pd.DataFrame()), names)
@@ -294,9 +305,7 @@ class CompanyReport(_Report):
 
     def level_summary(self) -> widgets.Widget:
         """Recommended level changes (晋级 / 降级 / 试用期未达标 …) counted by branch and by region class."""
-        from perfkit.levels import level_review
-
-        summary, _ = level_review(self.db, self.month, params=self.params)
+        summary, _ = self.data.levels(conditions=False)
         by_branch, by_class = level_counts(summary)   # only counts leave this method
         return widgets.VBox([
             text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
@@ -312,6 +321,9 @@ class BranchReport(_Report):
     """部门绩效 + 员工管理: the branch beside the company; drill into the branch's employees."""
 
     branch_id: str = ""
+
+    def _reader(self) -> dict[str, str]:
+        return {"branch": self.branch_id}  # its own rows and its employees'
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -372,25 +384,22 @@ class BranchReport(_Report):
 
     def appraisal_data(self) -> dict[str, pd.DataFrame]:
         """考核方法 data of the branch's own employees (no client rows)."""
-        return appraisal_views.branch_frames(self.db, self.month, self.params, self.branch_id,
-                                             load_appraisal(self.params))
+        return appraisal_views.branch_frames(self.data, self.branch_id, load_appraisal(self.params))
 
     def appraisal(self) -> widgets.Widget:
         """考核方法 per employee: ability, deductions and bonus (with the incidents), risk-adjusted
         figures with the action level, clients by RFM class."""
         spec = load_appraisal(self.params)
-        data = appraisal_views.branch_frames(self.db, self.month, self.params, self.branch_id, spec)
+        data = appraisal_views.branch_frames(self.data, self.branch_id, spec)
         return appraisal_views.branch_section(spec, data["staff"], data)
 
     # ── 职级评定与薪酬 (issue 8): this branch's employees only ──
 
     def level_changes(self) -> widgets.Widget:
         """The branch's employees: level, recommendation and reason; pick one → every condition."""
-        from perfkit.levels import level_review
-
         try:
-            summary, cond = level_review(self.db, self.month, entity=self.branch_id, params=self.params,
-                                         composite=self.scores.set_index("entity_id")["composite"])
+            summary, cond = self.data.levels(
+                entity=self.branch_id, composite=self.scores.set_index("entity_id")["composite"])
         except RequestError:  # no 客户经理 to review in this branch
             return text("本营业部本月无参加职级评定的员工。", css_class="perfkit-note")
         table_ = level_table(summary)
@@ -407,11 +416,9 @@ class BranchReport(_Report):
 
     def pay_table(self) -> widgets.Widget:
         """The branch's employees: 绩效工资, 提成工资, 奖金 and total; pick one → the formulas."""
-        from perfkit.pay import pay
-
         comp = self.scores.set_index("entity_id")["composite"]
         try:
-            df = pay(self.db, self.month, entity=self.branch_id, params=self.params, composite=comp)
+            df = self.data.pay(entity=self.branch_id, composite=comp)
         except RequestError:  # nobody paid by these rules in this branch
             return text("本营业部本月无适用本办法的员工。", css_class="perfkit-note")
         out = pay_summary(df)
@@ -429,6 +436,9 @@ class EmployeeReport(_Report):
     """员工绩效: own indicators, targets, points, trend, grade and stars; the tasks behind each value."""
 
     employee_id: str = ""
+
+    def _reader(self) -> dict[str, str]:
+        return {"employee": self.employee_id}  # his own rows only
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -471,7 +481,7 @@ class EmployeeReport(_Report):
 
     def appraisal_data(self) -> dict[str, pd.DataFrame]:
         """考核方法 data of this employee only (his rows, his clients)."""
-        return appraisal_views.employee_frames(self.db, self.month, self.params, self.employee_id,
+        return appraisal_views.employee_frames(self.data, self.employee_id,
                                                load_appraisal(self.params))
 
     def appraisal(self) -> widgets.Widget:
@@ -480,8 +490,7 @@ class EmployeeReport(_Report):
         from perfkit.scorecard import load_scorecard
 
         spec = load_appraisal(self.params)
-        d = appraisal_views.employee_frames(self.db, self.month, self.params, self.employee_id,
-                                            spec)
+        d = appraisal_views.employee_frames(self.data, self.employee_id, spec)
         av = appraisal_views
         pages: dict[str, widgets.Widget] = {}
         if spec.enabled("ability"):
@@ -499,14 +508,14 @@ class EmployeeReport(_Report):
 
     def level_status(self) -> widgets.Widget:
         """Current level, recommendation and every condition with value, threshold and met."""
-        from perfkit.levels import level_review
-
-        if not self._reviewed():
+        if self.data.publication is None and not self._reviewed():  # (published: as frozen)
             return text("本岗位不参加客户经理职级评定。", css_class="perfkit-note")
         try:
-            summary, cond = level_review(self.db, self.month, entity=self.employee_id, params=self.params,
-                                         composite=self.score.set_index("entity_id")["composite"])
-        except RequestError:  # e.g. left before the month's end: not reviewed this month
+            summary, cond = self.data.levels(
+                entity=self.employee_id, composite=self.score.set_index("entity_id")["composite"])
+        except RequestError:  # another position, or left before the month's end
+            if not self._reviewed():
+                return text("本岗位不参加客户经理职级评定。", css_class="perfkit-note")
             return text("本月不参加职级评定（月末不在职）。", css_class="perfkit-note")
         r = next(summary.itertuples())
         table_ = condition_table(cond)
@@ -518,14 +527,17 @@ class EmployeeReport(_Report):
 
     def pay_and_bonus(self) -> widgets.Widget:
         """绩效工资, 提成工资 and 奖金 of the month, each with its formula and inputs."""
-        from perfkit.pay import load_pay, pay
+        from perfkit.pay import load_pay
 
-        if not self._paid(load_pay(self.params).positions):
+        positions = load_pay(self.params).positions
+        if self.data.publication is None and not self._paid(positions):
             return text("本岗位不适用本办法的绩效工资与奖金。", css_class="perfkit-note")
         comp = self.score.set_index("entity_id")["composite"]
         try:
-            df = pay(self.db, self.month, entity=self.employee_id, params=self.params, composite=comp)
-        except RequestError:  # no level on record
+            df = self.data.pay(entity=self.employee_id, composite=comp)
+        except RequestError:  # another position, or no level on record
+            if not self._paid(positions):
+                return text("本岗位不适用本办法的绩效工资与奖金。", css_class="perfkit-note")
             return text("本月无职级记录，不计算绩效工资与奖金。", css_class="perfkit-note")
         r = next(df.itertuples())
         table_ = pay_formulas(r)
@@ -604,6 +616,45 @@ def why_moved(score: pd.DataFrame, bd: pd.DataFrame) -> widgets.Widget:
         "变化": [format_number(x, 2, sign=True) for x in moved["attribution"]],
     })
     return widgets.VBox([text(line), table_widget(out)])
+
+
+# ── published months (perfkit publish) ─────────────────────────────────────────────────────────
+
+CHANGES_SHOWN = 200
+
+
+def publication_note(db: StoreLike, month: str, pub: Any, *, branch: str | None = None,
+                     employee: str | None = None) -> widgets.Widget:
+    """Which version a report shows. Unpublished: a note that the figures are computed from the
+    current data. A revision: its reason and the changed figures (entity, figure, old, new) of
+    ``employee`` / ``branch`` (everything when neither is given)."""
+    from perfkit.publish import changes
+
+    if pub is None:
+        return text(f"{month} 尚未发布：以下为按当前数据计算的结果，发布前可能变化。",
+                    css_class="perfkit-note")
+    parts: list[Any] = [text(pub.label, css_class="perfkit-score")]
+    if pub.version == 1:
+        parts.append(text(f"以下为 {month} 已发布的结果（发布后数据或参数的变化不影响本报告）。",
+                          css_class="perfkit-note"))
+        return widgets.VBox(parts)
+    parts.append(text(f"修订原因：{pub.reason}", css_class="perfkit-note"))
+    ch = changes(db, month, pub.version, branch=branch, employee=employee)
+    prev = f"v{pub.version - 1}"
+    if ch.empty:
+        parts.append(text(f"与 {prev} 相比，本报告范围内的数据没有变化。", css_class="perfkit-note"))
+        return widgets.VBox(parts)
+    out = pd.DataFrame({
+        "层级": ch["level"].to_numpy(),
+        "对象": [f"{n}（{i}）" for n, i in zip(ch["entity_name"], ch["entity_id"], strict=True)],
+        "项目": ch["figure"].to_numpy(),
+        f"原值（{prev}）": ch["old_value"].fillna(DASH).to_numpy(),
+        f"新值（v{pub.version}）": ch["new_value"].fillna(DASH).to_numpy(),
+    })
+    parts += [text(f"与 {prev} 相比的变化 {len(out)} 项", tag="h4"),
+              table_widget(out, max_rows=CHANGES_SHOWN),
+              csv_download(out, f"修订变化_v{pub.version}_{month}.csv")]
+    return widgets.VBox(parts)
 
 
 # ── level review and pay pieces (issue 8) ──────────────────────────────────────────────────────

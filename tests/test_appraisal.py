@@ -10,6 +10,7 @@ import pytest
 
 from perfkit import appraisal
 from perfkit.errors import SpecError
+from perfkit.pay import load_pay, pay
 from perfkit.scorecard import AbilitySpec, DeductionSpec, deduction_bonus, relation_weighted
 
 PARAMS = Path(__file__).resolve().parents[1] / "parameters"
@@ -52,17 +53,23 @@ def test_deduction_floor_and_bonus():
     conduct = pd.Series([100.0, 95.0, 70.0, None])
     assert deduction_bonus(conduct, pd.Series([700.0, 700.0, 1500.0, 1000.0])).tolist() == [
         700.0, 665.0, 1050.0, 1000.0]
-    spec = DeductionSpec(bonus_standard={"营业部负责人": 1500, "default": 700})
-    assert spec.standard_for("营业部负责人") == 1500 and spec.standard_for("客户经理") == 700
-    assert DeductionSpec(bonus_standard=800).standard_for("理财顾问") == 800
-    assert DeductionSpec().standard_for("客户经理") is None
+    # one bonus standard (pay.yaml bonus): by level for 客户经理, by position for the others
+    rules = load_pay(PARAMS)
+    assert rules.bonus.standard_for("客户经理", "中级", rules.positions) == 1500
+    assert rules.bonus.standard_for("客户经理", None, rules.positions) is None   # no level, no bonus
+    assert rules.bonus.standard_for("营业部负责人", None, rules.positions) == 1500
+    assert rules.bonus.standard_for("投资顾问", "初级", rules.positions) == 1000   # by position
+    assert "bonus_standard" not in DeductionSpec.model_fields
 
 
 def test_conduct_frame_with_incidents_and_floor(tiny_store, tmp_path):
     cf = appraisal.conduct_frame(tiny_store, "2026-10", PARAMS).set_index("employee_id")
     assert cf.loc["E2", ["incidents", "deduction_points", "conduct_score"]].tolist() == [1, 5, 95]
-    assert cf.loc["E2", "bonus"] == pytest.approx(700 * 0.95)       # 客户经理: default 700
-    assert cf.loc["E1", "conduct_score"] == 100 and cf.loc["E1", "bonus"] == 700
+    assert cf.loc["E2", "bonus"] == pytest.approx(1000 * 0.95)      # 客户经理 初级: pay.yaml 1,000
+    assert cf.loc["E1", "conduct_score"] == 100 and cf.loc["E1", "bonus"] == 1500   # 中级
+    # the same figure as the 奖金 of perfkit pay: one standard, one formula
+    paid = pay(tiny_store, "2026-10", params=PARAMS).set_index("employee_id")
+    assert cf.loc[paid.index, "bonus"].tolist() == paid["bonus"].tolist()
     inc = appraisal.incident_frame(tiny_store, "2026-10", PARAMS)
     assert inc[["employee_id", "branch_id", "rule_code", "rule_name", "points"]].values.tolist() == [
         ["E2", "B01", "C01", "一般投诉", 5.0]]
@@ -75,7 +82,7 @@ def test_conduct_frame_with_incidents_and_floor(tiny_store, tmp_path):
                   encoding="utf-8")
     cf = appraisal.conduct_frame(tiny_store, "2026-10", params).set_index("employee_id")
     assert cf.loc["E2", "deduction_points"] == 100 and cf.loc["E2", "conduct_score"] == 70
-    assert cf.loc["E2", "bonus"] == pytest.approx(490)
+    assert cf.loc["E2", "bonus"] == pytest.approx(700)               # 70 % of 1,000
 
 
 def test_appraisal_yaml_defaults_and_switches(tmp_path):

@@ -182,12 +182,24 @@ def test_appraisal_problems_name_file_entry_and_field(params):
     }
 
 
-def test_deduction_bonus_standard_is_checked(params):
-    _edit(params / "scorecard.yaml", "bonus_standard: {营业部负责人: 1500,",
-          "bonus_standard: {营业部经理: 1500, 客户经理: -5,")
+def test_bonus_standard_lives_in_pay_yaml(params):
+    # the old scorecard.yaml key says where the standard went
+    _edit(params / "scorecard.yaml", "  apply: multiply\n",
+          "  apply: multiply\n  bonus_standard: {营业部负责人: 1500, default: 700}\n")
     got = {(Path(p.file).name, p.entry, p.field): p.message for p in check(params)}
-    assert got == {
-        ("scorecard.yaml", "deductions.bonus_standard", "营业部经理"):
-            "unknown position; known: default, 客户经理, 理财顾问, 投资顾问, 营业部负责人",
-        ("scorecard.yaml", "deductions.bonus_standard", "客户经理"): "amount must be ≥ 0 元; got -5",
-    }
+    assert got == {("scorecard.yaml", "deductions", "bonus_standard"):
+                   "the bonus standard moved to pay.yaml: bonus.standard (by level, for the "
+                   "positions paid by pay.yaml) and bonus.by_position (other positions)"}
+
+
+@pytest.mark.parametrize(("old", "new", "field", "message"), [
+    ("by_position: {营业部负责人: 1500,", "by_position: {营业部经理: 1500,", "by_position",
+     "unknown position '营业部经理'; known: 客户经理, 理财顾问, 投资顾问, 营业部负责人"),
+    ("投资顾问: 1000,", "投资顾问: -5,", "by_position", "amounts must be ≥ 0"),
+    ("by_position: {营业部负责人: 1500,", "by_position: {客户经理: 800, 营业部负责人: 1500,", "客户经理",
+     "客户经理 is paid by level (positions); its bonus standard is bonus.standard"),
+])
+def test_pay_yaml_bonus_by_position_is_checked(params, old, new, field, message):
+    _edit(params / "pay.yaml", old, new)
+    got = {(Path(p.file).name, p.field): p.message for p in check(params)}
+    assert got == {("pay.yaml", field): message}

@@ -104,10 +104,12 @@ def parameter_files(params: str | os.PathLike) -> dict[str, str]:
     return out
 
 
-def store_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
+def store_fingerprint(con: duckdb.DuckDBPyConnection, month: str, *,
+                      publications: bool = True) -> str:
     """sha256 over (row count, order-independent row hash) of each table, restricted to the rows a
     report of ``month`` can see (:data:`MONTH_FILTERS`). One aggregate query per table; data of later
-    months does not change it."""
+    months does not change it. With ``publications`` the month's published versions count too
+    (a report of a published month shows its latest version: a new one must re-render it)."""
     first, last = month_bounds(month)
     half = f"{first.year}H{1 if first.month <= 6 else 2}"
     values: dict[str, object] = {"month": month, "last": last, "half": half}
@@ -122,6 +124,12 @@ def store_fingerprint(con: duckdb.DuckDBPyConnection, month: str) -> str:
             args = {k: v for k, v in values.items() if f"${k}" in where}
         n, h = con.execute(sql, args).fetchone()
         sums[t.name] = [int(n), int(h)]
+    if publications:
+        n, h = con.execute(
+            "SELECT count(*), coalesce(sum(hash(month, version, fingerprint, published_at)), 0) "
+            "FROM publications WHERE month = ?", [month]).fetchone()
+        if n:  # unpublished months keep the fingerprint they had before publications existed
+            sums["publications"] = [int(n), int(h)]
     return sha256_json(sums)
 
 
