@@ -3,8 +3,8 @@
 to the naive serial loop (`papermill` CLI + `jupyter nbconvert --to html` CLI), in the same run.
 
     .venv/bin/python bench/bench_scale.py --db /work/bench_scale.duckdb [--employees-sample 300]
-        [--serial-jobs 30] [--workers N] [--out DIR] [--skip-serial] [--branches 250]
-        [--employees 5000] [--clients 2000000] [--shared-sample 30]
+        [--branches-sample N] [--serial-jobs 30] [--workers N] [--out DIR] [--skip-serial]
+        [--branches 250] [--employees 5000] [--clients 2000000] [--shared-sample 30]
 
 The store is built with `perfkit demo --branches 250 --employees 5000 --clients 2000000` when
 ``--db`` does not exist (minutes; keep it outside the repository). Steps, each timed:
@@ -140,6 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=2_000_000)
     ap.add_argument("--month", default=None, help="default: the store's latest month")
     ap.add_argument("--employees-sample", type=int, default=300)
+    ap.add_argument("--branches-sample", type=int, default=None,
+                    help="default: every branch (the issue's job set); fewer to keep a run short")
     ap.add_argument("--serial-jobs", type=int, default=30)
     ap.add_argument("--shared-sample", type=int, default=30)
     ap.add_argument("--workers", type=int, default=None, help="default: CPU cores")
@@ -176,7 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         by_role.setdefault(j.role, []).append(j.entity_id)
     month_counts = {r: len(v) for r, v in by_role.items()}
     sample = pick(by_role.get("employee", []), args.employees_sample)
-    only = ["company", *by_role.get("branch", []), *sample]
+    branches = by_role.get("branch", [])
+    if args.branches_sample is not None:
+        branches = pick(branches, args.branches_sample)
+    only = ["company", *branches, *sample]
     say(f"store {args.db}: {counts['branches']:,} branches, {counts['employees']:,} employees, "
         f"{counts['clients']:,} clients; month {month}: {month_counts} reports; {workers} workers, "
         f"{os.cpu_count()} cores")
