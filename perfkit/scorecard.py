@@ -214,7 +214,9 @@ def _read_yaml(path: Path) -> Any:
     if not path.exists():
         raise spec_error(str(path), "(file)", None, "file not found")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        # the libyaml safe loader, as perfkit.catalog: this file is read several times per report
+        return yaml.load(path.read_text(encoding="utf-8"),  # noqa: S506 - a safe loader
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise spec_error(str(path), "(file)", None, f"not valid YAML: {exc}") from None
 

@@ -2,8 +2,10 @@
 kernel forked from a warm per-worker fork server.
 
 - a batch on ONE worker mixing a raising cell, a kernel killed once (retried), a kernel killed every
-  time, a cell timeout and recycling after K notebooks: the rest render, every notebook sees nothing
-  of the earlier ones (probe notebook tests/notebooks/engine/probe.ipynb);
+  time, a cell timeout and recycling after K notebooks (worker and fork server): the rest render,
+  every notebook sees nothing of the earlier ones (probe notebook tests/notebooks/engine/probe.ipynb);
+- worker processes recycled above the memory threshold, and a worker killed mid-notebook replaced
+  (only its job fails);
 - two employees of different branches rendered back to back on one worker with the real views and
   exporter: the second report holds nothing of the first, and equals the fresh engine's report in
   visible text and widget count;
@@ -109,14 +111,44 @@ def test_one_worker_survives_failures_recycles_and_isolates(probe_world, tmp_pat
         assert probe["env"] == [] and probe["sys_path"] == [] and probe["warnings"] == [], entity
         assert Path(probe["cwd"]) == probe_world["notebooks"].resolve(), entity
     assert len({p["pid"] for p in seen.values()}) == len(seen)  # a new kernel per notebook
-    # the fork server (the kernels' parent) is recycled after 4 notebooks, on the same worker
-    assert len({r["worker"] for r in jobs.values()}) == 1
-    # server 1: company, B01, B02, E01 (killed); server 2: E01 again, E02, E04 twice; server 3: E05
+    # recycle_after 4: the worker is replaced after 4 notebooks, its fork server (the kernels'
+    # parent) after 4 kernels. Worker 1: company, B01, B02, E01; its server 1 forked company, B01,
+    # B02 and E01's killed kernel, server 2 E01's retry. Worker 2 (server 3): E02, E04 twice, E05.
+    worker = {k.split("/")[1]: r["worker"] for k, r in jobs.items()}
+    assert worker["company"] == worker["B01"] == worker["B02"] == worker["E01"]
+    assert worker["E02"] == worker["E04"] == worker["E05"] != worker["E01"]
     ppid = {e: p["ppid"] for e, p in seen.items()}
     assert ppid["company"] == ppid["B01"] == ppid["B02"] != ppid["E01"]
-    assert ppid["E01"] == ppid["E02"] == ppid["E04"] != ppid["E05"] != ppid["company"]
-    worker_pid = int(jobs["employee/E05"]["worker"].rsplit(":", 1)[1])
-    assert worker_pid not in {p["ppid"] for p in seen.values()}  # forked by the server
+    assert ppid["E02"] == ppid["E04"] == ppid["E05"] not in (ppid["E01"], ppid["company"])
+    worker_pids = {int(w.rsplit(":", 1)[1]) for w in worker.values()}
+    assert not worker_pids & {p["ppid"] for p in seen.values()}  # forked by the servers
+    assert not any(_alive(pid) for pid in worker_pids)  # recycled and finished workers exited
+
+
+def test_workers_recycled_above_the_memory_threshold_and_replaced_when_killed(
+        probe_world, tmp_path, monkeypatch):
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    monkeypatch.setenv("PROBE_DIR", str(probes))
+    params = tmp_path / "params"
+    shutil.copytree(probe_world["params"], params)
+    (params / "run.yaml").write_text("retries: 1\nrecycle_after: 0\nrecycle_mb: 1\n",
+                                     encoding="utf-8")  # 1 MB: every worker is above it
+    monkeypatch.setenv("PROBE_B01", "kill-worker")  # its worker dies mid-notebook
+    s = run(MONTH, only=["company", "B01", "E01"], out=tmp_path / "out", db=probe_world["db"],
+            params=params, notebooks_dir=probe_world["notebooks"], exporter="plain",
+            progress="off", workers=1, engine="perfkit")
+    jobs = json.loads(s.manifest.read_text(encoding="utf-8"))["jobs"]
+    assert {k: r["status"] for k, r in jobs.items()} == {
+        "company/company": "ok", "branch/B01": "failed", "employee/E01": "ok"}
+    err = jobs["branch/B01"]["error"]
+    assert err["stage"] == "worker" and "died" in err["message"], err
+    assert jobs["branch/B01"]["attempts"] == 1
+    seen = {p.stem: json.loads(p.read_text("utf-8")) for p in probes.glob("*.json")}
+    # one worker per notebook: company's worker recycled (memory), B01's killed, E01 on a third
+    assert jobs["company/company"]["worker"] != jobs["employee/E01"]["worker"]
+    assert len({p["ppid"] for p in seen.values()}) == 3  # three workers, three fork servers
+    assert not _alive(seen["B01"]["pid"])  # the dead worker's kernel went with it
 
 
 def test_dask_worker_keeps_one_fork_server(probe_world, tmp_path, monkeypatch):

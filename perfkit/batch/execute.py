@@ -53,8 +53,9 @@ class ExecOptions:
     cell_timeout: float | None = 600
     cwd: str | None = None  # kernel working folder; None = the notebook's folder
     engine: str = "perfkit"  # see ENGINES
-    recycle_after: int = 200  # perfkit engine: new fork server after this many kernels (0: never)
-    recycle_mb: float = 2048  # ... or when the fork server and this worker exceed this many MB
+    recycle_after: int = 200  # new local worker after this many jobs, new fork server after this
+    recycle_mb: float = 2048  # many kernels (0: never); or above this many MB resident (worker;
+    #                           fork server and worker together)
 
 
 def now() -> str:

@@ -7,9 +7,10 @@
 With the ``perfkit`` engine each local worker starts its fork server when it starts; a Dask worker
 process creates its fork server on its first job (a module-level singleton,
 :func:`perfkit.batch.forkserver.get_server`). Either way the fork server is replaced after
-``recycle_after`` notebooks or above ``recycle_mb`` (server and worker together). Worker processes
-themselves are not recycled (``ProcessPoolExecutor(max_tasks_per_child=…)`` deadlocks on Python
-3.11 when it replaces a worker); they run no notebook code.
+``recycle_after`` kernels or above ``recycle_mb`` (server and worker together). Local worker
+processes are themselves replaced after ``recycle_after`` jobs or above ``recycle_mb`` resident
+(:mod:`perfkit.batch.pool`; the exporter runs in them), and a local worker that dies fails only the
+job it was running. Dask workers are Dask's to recycle (``dask worker --lifetime``).
 
 ``executor.run(jobs, opts, on_result)`` calls ``on_result(job, record)`` in the calling process as
 each job finishes. On Ctrl-C (KeyboardInterrupt) it stops what is running and re-raises.
@@ -19,11 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import multiprocessing as mp
 import os
 import uuid
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
 from perfkit.batch.execute import (
@@ -35,6 +34,7 @@ from perfkit.batch.execute import (
     worker_init_fast,
 )
 from perfkit.batch.plan import Job, file_stem
+from perfkit.batch.pool import RecyclingPool
 from perfkit.errors import RequestError
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,15 @@ def default_workers() -> int:
 
 
 class LocalPool:
-    """Worker processes on this machine; Ctrl-C terminates them, and each kills its kernels."""
+    """Worker processes on this machine (:class:`perfkit.batch.pool.RecyclingPool`): a worker is
+    replaced after ``recycle_after`` jobs or above ``recycle_mb``, a worker that dies fails only its
+    job; Ctrl-C terminates them, and each kills its kernels."""
 
     name = "local"
 
     def __init__(self, workers: int | None = None, **_: Any) -> None:
         self.workers = workers or default_workers()
+        self.pool: RecyclingPool | None = None  # the last run's pool (its counters)
 
     def run(self, jobs: Sequence[Job], opts: ExecOptions, on_result: OnResult) -> None:
         if not jobs:
@@ -77,38 +80,11 @@ class LocalPool:
         extra: dict[str, Any] = {"initializer": worker_init}
         if opts.engine == "perfkit":  # a fork server per worker, started with the worker
             extra = {"initializer": worker_init_fast, "initargs": (opts,)}
-        pool = ProcessPoolExecutor(
-            max_workers=max(1, min(self.workers, len(jobs))),
-            mp_context=mp.get_context("spawn"),
-            **extra,
-        )
-        pending = {pool.submit(execute_job, job, opts): job for job in jobs}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    job = pending.pop(fut)
-                    try:
-                        record = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - a lost worker fails its job only
-                        record = crashed(job, exc)
-                    on_result(job, record)
-        except BaseException:
-            self._stop(pool)
-            raise
-        pool.shutdown(wait=True)
-
-    @staticmethod
-    def _stop(pool: ProcessPoolExecutor) -> None:
-        procs = list(getattr(pool, "_processes", {}).values())
-        for p in procs:
-            with contextlib.suppress(Exception):
-                p.terminate()  # SIGTERM: the worker kills its kernels and temp files, then exits
-        for p in procs:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.kill()
-        pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = RecyclingPool(min(self.workers, len(jobs)), execute_job,
+                                  max_jobs=opts.recycle_after,
+                                  max_rss=int(opts.recycle_mb * 2**20), **extra)
+        self.pool.run(jobs, (opts,), on_result,
+                      lambda job, exc: on_result(job, crashed(job, exc)))
 
 
 class DaskCluster:
