@@ -62,7 +62,11 @@ def create_report_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> N
 
 def drop_temp(con: duckdb.DuckDBPyConnection) -> None:
     """Drop the temporary tables perfkit created on ``con``."""
-    con.execute(f"DROP VIEW IF EXISTS temp.{TASK_LIST}")
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' "
+        "AND table_catalog = 'temp' AND table_name = ?", [TASK_LIST]).fetchone()
+    if kind is not None:
+        con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} temp.{TASK_LIST}")
     con.execute(f"DROP TABLE IF EXISTS temp.{REPORT_MONTHS}")
 
 

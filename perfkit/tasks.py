@@ -201,18 +201,23 @@ def _rules_with_owner(con: duckdb.DuckDBPyConnection, rules: TaskRules, start: s
 
 def create_task_list(
     con: duckdb.DuckDBPyConnection, rules: TaskRules, start: str | None,
-    rule_ids: list[str] | None = None,
+    rule_ids: list[str] | None = None, *, materialize: bool = False,
 ) -> None:
-    """(Re)create the temp view ``task_list`` for the months in ``report_months``.
+    """(Re)create ``task_list`` for the months in ``report_months``: a temp view, or with
+    ``materialize`` a temp table.
 
-    A view, not a table: each reader (the task measures, a task list) reads it once, and DuckDB
-    then aggregates the rows as they are listed instead of writing them first. A rule query that
-    does not bind is reported as a SpecError naming tasks.yaml and the rule.
+    The task measures read a view: DuckDB then aggregates the rows as they are listed instead of
+    writing them first. Task lists (:func:`tasks`) read a table: fetching a large listing joined
+    to clients straight from the view hangs DuckDB 1.5 (every thread idle; seen from ~250,000
+    clients on, `bench/bench_scale.py`). A rule query that does not bind is reported as a
+    SpecError naming tasks.yaml and the rule.
     """
     owners = _rules_with_owner(con, rules, start)
+    kind = "TABLE" if materialize else "VIEW"
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW task_list AS {task_list_sql(rules, start, rule_ids, owners)}"
+            f"CREATE OR REPLACE TEMP {kind} task_list AS "
+            f"{task_list_sql(rules, start, rule_ids, owners)}"
         )
     except duckdb.Error as exc:
         raise failing_rule(con, rules, start) or SpecError(
@@ -253,7 +258,7 @@ def task_frame(
     create_report_months(con, months)
     try:
         start = window_start(con)
-        create_task_list(con, rules, start, rule_ids)
+        create_task_list(con, rules, start, rule_ids, materialize=True)
         return read_task_list(con, rules, start, "SELECT * FROM task_list")
     finally:
         drop_temp(con)
@@ -323,7 +328,7 @@ def tasks(
         create_report_months(con, [month])
         try:
             start = window_start(con)
-            create_task_list(con, rules, start, rule_ids)
+            create_task_list(con, rules, start, rule_ids, materialize=True)
             df = read_task_list(
                 con, rules, start,
                 f"""
