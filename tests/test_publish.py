@@ -303,3 +303,18 @@ def test_diff_ignores_floating_point_noise_and_lists_real_changes() -> None:
     assert got[["entity_id", "figure", "old_value", "new_value"]].values.tolist() == [
         ["B02", "星级", "3", "4"], ["B03", "等级", "优秀", None], ["B03", "星级", "4", None]]
     assert set(got["level"]) == {"营业部"} and set(got["branch_id"]) == {"B02", "B03"}
+
+
+def test_the_batch_index_shows_the_published_scores(published: dict[str, Any], params_dir: Path,
+                                                    tmp_path: Path) -> None:
+    from perfkit.batch.index import load_scores
+    from perfkit.scorecard import scores
+
+    frozen = published["revised"]["company"].data.scores("employee")   # v2, read before the change
+    db = _copy(published["db"], tmp_path)
+    _change_the_data(db)                                                # the store moves on after v2
+    got = load_scores(db, MONTH, params_dir)["employee"]
+    want = {r.entity_id: round(r.composite, 6) for r in frozen.itertuples()}
+    assert {k: round(v[0], 6) for k, v in got.items()} == want
+    now = scores(db, MONTH, "employee", params=params_dir)
+    assert {r.entity_id: round(r.composite, 6) for r in now.itertuples()} != want

@@ -28,17 +28,20 @@ Scores = Mapping[str, tuple[float | None, str | None]]  # entity id → (composi
 
 
 def load_scores(db: Path, month: str, params: Path) -> dict[str, dict[str, tuple[float | None, str | None]]]:
-    """``{"branch": {id: (composite, grade)}, "employee": {...}}`` from :func:`perfkit.scorecard.scores`;
-    empty (and logged) when the scorecard is not available or fails, so the index omits scores."""
-    try:
-        from perfkit.scorecard import scores
-    except ImportError:
-        log.info("perfkit.scorecard not available: index without scores")
-        return {}
+    """``{"branch": {id: (composite, grade)}, "employee": {...}}``: the scores the reports show (a
+    published month's from its latest version, :func:`perfkit.snapshot.source`); empty (and logged)
+    when the scorecard fails, so the index omits scores."""
+    from perfkit.snapshot import source
+
     out: dict[str, dict[str, tuple[float | None, str | None]]] = {}
+    try:
+        src = source(db, month, params)
+    except Exception as exc:  # noqa: BLE001 - the index is still useful without scores
+        log.warning("no scores for the index (%s: %s)", type(exc).__name__, exc)
+        return out
     for level in ("branch", "employee"):
         try:
-            df = scores(db, month, level, params=params)
+            df = src.scores(level)
             out[level] = {
                 str(r.entity_id): (
                     None if r.composite != r.composite else float(r.composite),  # NaN → None
