@@ -42,9 +42,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from perfkit.catalog import _read_yaml
 from perfkit.errors import RequestError, SpecError
 from perfkit.schema import LEVELS as SCHEMA_LEVELS
 from perfkit.schema import POSITIONS, REGION_CLASSES
@@ -176,14 +176,7 @@ class LevelRules(_Model):
 def load_levels(params: str | Path = "parameters") -> LevelRules:
     """Load and check ``<params>/levels.yaml``; a problem is a SpecError naming file, entry and field."""
     path = Path(params) / FILE_NAME
-    if not path.exists():
-        raise SpecError("parameters file not found", file=str(path))
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(f"not valid YAML: {exc}", file=str(path)) from None
-    if not isinstance(raw, dict):
-        raise SpecError("expected a mapping at the top level", file=str(path))
+    raw = _read_yaml(path)  # the catalog's reader: libyaml, same errors
     try:
         return LevelRules.model_validate(raw)
     except ValidationError as exc:

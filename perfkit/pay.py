@@ -24,9 +24,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from perfkit.catalog import _read_yaml
 from perfkit.errors import RequestError, SpecError
 from perfkit.schema import LEVELS, POSITIONS
 
@@ -137,14 +137,7 @@ def bonus_standards(con, month: str, employees: pd.DataFrame, rules: PayRules | 
 def load_pay(params: str | Path = "parameters") -> PayRules:
     """Load and check ``<params>/pay.yaml``; a problem is a SpecError naming file, entry and field."""
     path = Path(params) / FILE_NAME
-    if not path.exists():
-        raise SpecError("parameters file not found", file=str(path))
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise SpecError(f"not valid YAML: {exc}", file=str(path)) from None
-    if not isinstance(raw, dict):
-        raise SpecError("expected a mapping at the top level", file=str(path))
+    raw = _read_yaml(path)  # the catalog's reader: libyaml, same errors
     try:
         rules = PayRules.model_validate(raw)
     except ValidationError as exc:
