@@ -319,3 +319,103 @@ def trend_svg(
                          f"<title>{label}</title></circle>")
     parts.append("</svg>")
     return "".join(parts)
+
+
+def text_width(text: str, size: float) -> float:
+    """Estimated width in px of ``text`` at font ``size``: CJK and full-width characters one em,
+    others about 0.6 em (enough to lay out labels without measuring the font)."""
+    return sum(size if ord(ch) >= 0x2E80 else 0.6 * size for ch in text)
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing (None, NaN, pd.NA, inf) or not a number."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _fit(text: str, room: float, size: float) -> str:
+    """``text`` cut with "…" to at most ``room`` px wide at font ``size``."""
+    if text_width(text, size) <= room:
+        return text
+    while text and text_width(text + "…", size) > room:
+        text = text[:-1]
+    return text + "…"
+
+
+def bars_svg(
+    items: Sequence[tuple[str, float | None]],
+    *,
+    title: str,
+    decimals: int = 0,
+    suffix: str = "",
+    ref: float | None = None,
+    ref_label: str = "",
+    width: int = 640,
+) -> str:
+    """Horizontal bars as inline SVG markup, drawn directly (no matplotlib: ~100× faster).
+
+    ``items`` is [(label, value)] in the order shown, top to bottom; a missing value gets "—" and no
+    bar; negative values extend left of zero. Each bar carries its value and a tooltip. ``ref``, when
+    given, is a dashed vertical line labelled ``ref_label`` and its value. Text is SVG text in the
+    page's font, escaped; numbers use :func:`format_number` (U+2212 minus).
+    """
+    size, row, bar = 11, 20, 13
+    labels = [_fit(str(name), width * 0.4, size) for name, _ in items]
+    values = [_finite(v) for _, v in items]
+    texts = [format_number(v, decimals) + suffix if v is not None else DASH for v in values]
+    ref = _finite(ref)
+    has_ref = ref is not None
+    label_w = max((text_width(s, size) for s in labels), default=0)
+    left = label_w + 14
+    value_w = max((text_width(t, 9) for t in texts), default=0) + 8
+    top = 30 + (16 if has_ref else 0)
+    bottom = 26
+    height = top + row * max(len(items), 1) + bottom
+    plot_l, plot_r = left + value_w * any(v is not None and v < 0 for v in values), width - value_w
+    parts = [f'<svg class="perfkit-bars" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img">',
+             f'<text x="{width / 2:.0f}" y="18" text-anchor="middle" font-size="13" '
+             f'fill="#1d2733">{escape(title)}</text>']
+    known = [v for v in values if v is not None]
+    span = [0.0, *known, *([ref] if ref is not None else [])]
+    ticks = nice_ticks(min(span), max(span), 6)
+    lo, hi = ticks[0], ticks[-1]
+
+    def x(v: float) -> float:
+        return plot_l + (plot_r - plot_l) * (v - lo) / (hi - lo)
+
+    bottom_y = top + row * len(items)
+    tick_decimals = max(0, -math.floor(math.log10(ticks[1] - ticks[0]))) if len(ticks) > 1 else 0
+    for v in ticks:  # vertical grid with labels at round values
+        parts.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{top}" y2="{bottom_y}" '
+                     f'stroke="{"#b8c0ca" if v == 0 else "#e3e7ec"}" stroke-width="1"/>'
+                     f'<text x="{x(v):.1f}" y="{bottom_y + 14}" text-anchor="middle" '
+                     f'font-size="10" fill="#4a5868">{escape(format_number(v, tick_decimals))}</text>')
+    zero = x(0.0)
+    for i, (label, v, t) in enumerate(zip(labels, values, texts, strict=True)):
+        cy = top + row * i + row / 2
+        parts.append(f'<text x="{left - 8:.1f}" y="{cy + 4:.1f}" text-anchor="end" '
+                     f'font-size="{size}" fill="#1d2733">{escape(label)}</text>')
+        if v is None:
+            parts.append(f'<text x="{zero + 4:.1f}" y="{cy + 3:.1f}" font-size="9" '
+                         f'fill="#7a8796">{DASH}</text>')
+            continue
+        x0, x1 = sorted((zero, x(v)))
+        end, anchor = (x1 + 4, "start") if v >= 0 else (x0 - 4, "end")
+        parts.append(f'<rect x="{x0:.1f}" y="{cy - bar / 2:.1f}" width="{max(x1 - x0, 0.5):.1f}" '
+                     f'height="{bar}" fill="#5b8def"><title>{escape(f"{label}：{t}")}</title></rect>'
+                     f'<text x="{end:.1f}" y="{cy + 3:.1f}" text-anchor="{anchor}" font-size="9" '
+                     f'fill="#4a5868">{escape(t)}</text>')
+    if ref is not None:
+        rx = x(ref)
+        ref_text = f"{ref_label} {format_number(ref, decimals)}{suffix}".strip()
+        anchor = "end" if rx > (plot_l + plot_r) / 2 else "start"
+        parts.append(f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{top - 4}" y2="{bottom_y}" '
+                     f'stroke="#d1495b" stroke-width="1.2" stroke-dasharray="5 4"/>'
+                     f'<text x="{rx + (-4 if anchor == "end" else 4):.1f}" y="{top - 8}" '
+                     f'text-anchor="{anchor}" font-size="10" fill="#d1495b">{escape(ref_text)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)

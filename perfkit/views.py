@@ -129,22 +129,11 @@ def ranking(rows: pd.DataFrame, unit: str, entity_label: str) -> pd.DataFrame:
 def ranking_chart(rows: pd.DataFrame, unit: str, title: str, ref_value: float,
                   ref_label: str) -> widgets.Widget:
     """Horizontal bars of the entities, ascending top to bottom, with a reference line."""
-    import matplotlib.pyplot as plt
-    import seaborn as sns
-
     rows = rows.sort_values(["rank", "entity_id"], na_position="last")
-    data = pd.DataFrame({"name": rows["entity_name"].astype(str).to_numpy(),
-                         "value": rows["value"].astype(float).to_numpy()})
-    fig, ax = plt.subplots(figsize=(7.0, 0.32 * len(data) + 1.2))
-    sns.barplot(data=data, y="name", x="value", color="#5b8def", ax=ax, orient="h")
-    if ref_value is not None and not pd.isna(ref_value):
-        ax.axvline(ref_value, color="#d1495b", linestyle="--", linewidth=1.2)
-        ax.text(ref_value, -0.7, f"{ref_label} {fmt_value(ref_value, unit)}", color="#d1495b",
-                fontsize=9, ha="left", va="bottom")
-    ax.set_ylabel("")
-    ax.set_xlabel(f"{title}（{unit}）")
-    charts.format_axis(ax, "x", DECIMALS.get(unit, 2) if unit in ("%", "分") else 0)
-    return charts.chart_widget(fig)  # saved with bbox_inches="tight": no tight_layout needed
+    svg = charts.bars_svg(list(zip(rows["entity_name"].astype(str), rows["value"], strict=True)),
+                          title=f"{title}（{unit}）", decimals=DECIMALS.get(unit, 2),
+                          suffix="%" if unit == "%" else "", ref=ref_value, ref_label=ref_label)
+    return widgets.HTML(value=f'<div class="perfkit-chart">{svg}</div>')
 
 
 def trend_chart(history: list[tuple[str, float]], unit: str, title: str,
@@ -215,7 +204,6 @@ class _Report:
         if self.db is None:
             self.db = default_db()
         self.params = find_params(self.params)
-        charts.setup()
         self.catalog = load_catalog(self.params)
         self.data = source(self.db, self.month, self.params, self.snapshot)
 

@@ -136,3 +136,29 @@ def test_trend_svg_escapes_breaks_on_missing_and_draws_target():
     assert "目标 2.0%" in svg and "\u22122.5%" in svg  # real minus sign
     assert "http" not in svg
     assert "无数据" in trend_svg([("2026-10", None)], title="x")
+
+
+def test_bars_svg_draws_each_entity_in_order_with_values_and_reference():
+    import re
+
+    import pandas as pd
+
+    from perfkit.charts import bars_svg
+
+    items = [("张伟", 12.5), ("<王>", -3.25), ("李娜", float("nan")), ("赵敏", pd.NA), ("陈静", 40.0)]
+    svg = bars_svg(items, title="资产净流入（万元）", decimals=1, ref=10.0, ref_label="本营业部")
+    assert "http" not in svg and "<王>" not in svg
+    labels = re.findall(r'<text x="[\d.]+" y="[\d.]+" text-anchor="end" font-size="11"[^>]*>([^<]*)<',
+                        svg)
+    assert labels == ["张伟", "&lt;王&gt;", "李娜", "赵敏", "陈静"]  # top to bottom as given
+    bars = re.findall(r'<rect x="([\d.]+)" y="[\d.]+" width="([\d.]+)"[^>]*><title>([^<]*)</title>',
+                      svg)
+    assert [t for _, _, t in bars] == ["张伟：12.5", "&lt;王&gt;：\u22123.2", "陈静：40.0"]
+    (x1, w1, _), (x2, w2, _), (x3, w3, _) = [(float(x), float(w), t) for x, w, t in bars]
+    assert abs(x1 - (x2 + w2)) < 0.2  # the negative bar ends where the positive ones start (zero)
+    assert abs(w3 / w1 - 40 / 12.5) < 0.01  # lengths proportional to the values
+    assert svg.count("—") == 2  # the two missing values
+    assert "本营业部 10.0" in svg and 'stroke-dasharray="5 4"' in svg
+    assert "stroke-dasharray" not in bars_svg(items, title="x", ref=float("nan"))
+    long = bars_svg([("上海张杨路证券营业部" * 4, 1.0)], title="x")
+    assert "…" in long  # a label wider than 40 % of the chart is cut
