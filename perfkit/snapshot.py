@@ -283,6 +283,13 @@ def fingerprint(store: StoreLike, month: str, params: str | Path,
     })
 
 
+def _parameter_files(params: str | Path) -> dict[str, str]:
+    """sha256 of each parameters file by relative name (what the fingerprint covers of them)."""
+    from perfkit.batch.fingerprint import parameter_files
+
+    return parameter_files(params)
+
+
 def default_root(store: StoreLike) -> Path:
     """``$PERFKIT_CACHE/snapshots`` when that is set (and not ``off``), else
     ``<store folder>/.perfkit-cache/snapshots``."""
@@ -403,6 +410,7 @@ def build(
         else:
             frames = produce(store_arg, month, params, tmp, say)
         meta = {"format": FORMAT, "month": month, "fingerprint": fp, "params": str(params),
+                "parameters_files": _parameter_files(params),
                 "store": str(store_arg) if isinstance(store_arg, Path) else None,
                 "built_seconds": round(time.perf_counter() - t0, 2), "frames": frames,
                 "publication": pub.key() if pub is not None else None}
@@ -693,8 +701,11 @@ def source(db: StoreLike, month: str, params: str | Path,
     if snap is None:
         return direct
     built = snap.meta.get("params")
-    if built and Path(built).resolve() != Path(params).resolve():
+    if built and Path(built).resolve() != Path(params).resolve() \
+            and snap.meta.get("parameters_files") != _parameter_files(params):
+        # another folder is fine when its files are the same (the snapshot is keyed by content:
+        # a second checkout of the same parameters reuses it)
         raise RequestError(f"snapshot {snap.path} was built from parameters {built}, "
-                           f"not {Path(params).resolve()}")
+                           f"not {Path(params).resolve()}, whose files differ")
     log.info("reading month data from snapshot %s", snap.path)
     return SnapshotSource(snap, direct)

@@ -181,6 +181,21 @@ def test_snapshot_of_another_month_is_refused(store: Path, params_dir: Path, sna
         EmployeeReport("2026-09", db=store, params=params_dir, snapshot=snap, employee_id="E1")
 
 
+def test_a_copy_of_the_parameters_folder_may_read_the_snapshot(store: Path, params_dir: Path,
+                                                               snap: Path, tmp_path: Path) -> None:
+    """The snapshot is keyed by content, so a second checkout's identical parameters folder reuses
+    it (and its reports must accept it); a folder whose files differ is refused."""
+    copy = tmp_path / "parameters"
+    shutil.copytree(params_dir, copy)
+    assert build(store, MONTH, copy, root=snap.parent) == snap  # reused, not rebuilt
+    report = EmployeeReport(MONTH, db=store, params=copy, snapshot=snap, employee_id="E1")
+    assert report.data.__class__.__name__ == "SnapshotSource"
+    with (copy / "scorecard.yaml").open("a", encoding="utf-8") as f:
+        f.write("\n# edited\n")
+    with pytest.raises(RequestError, match="was built from parameters .*, whose files differ"):
+        EmployeeReport(MONTH, db=store, params=copy, snapshot=snap, employee_id="E1")
+
+
 # ------------------------------------------------------------------------------ fingerprint
 def test_unchanged_inputs_reuse_and_changes_rebuild(store: Path, params_dir: Path, snap: Path,
                                                     tmp_path: Path) -> None:
