@@ -23,6 +23,7 @@ import os
 import re
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 from html import escape, unescape
@@ -494,6 +495,45 @@ def offline_violations(html_text: str) -> list[str]:
     return [m.group(0) for m in _FETCHING.finditer(html_text)]
 
 
+_LOCAL = threading.local()
+
+
+def _exporter() -> Any:
+    """This thread's configured ``HTMLExporter`` (built once: a new one per report recompiles the
+    templates, ~0.1 s; one per thread because Dask runs jobs in threads)."""
+    exporter = getattr(_LOCAL, "exporter", None)
+    if exporter is None:
+        from nbconvert import HTMLExporter
+
+        exporter = HTMLExporter(
+            template_name=TEMPLATE_NAME,
+            extra_template_basedirs=[str(TEMPLATE_DIR)],
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+        )
+        exporter.register_filter("perfkit_json", _safe_json)
+        exporter.register_filter("perfkit_inline_svg", _inline_svg)
+        _LOCAL.exporter = exporter
+    return exporter
+
+
+def _check_assets(widgets: bool) -> None:
+    """The static CSS and (``widgets``) the widget bundle hold no reference a browser would fetch
+    (checked once per process and file version: they are the same in every report)."""
+    _check_static(report_css(), "report CSS")
+    if widgets:
+        _check_static(widget_bundle(), str(bundle_path()))
+
+
+@lru_cache(maxsize=4)
+def _check_static(text: str, what: str) -> None:
+    bad = offline_violations(text)
+    if bad:
+        raise RenderError(f"{what} would load {len(bad)} resource(s) from the network, "
+                          f"e.g. {bad[0]!r}")
+
+
 def export(
     notebook_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
@@ -513,7 +553,6 @@ def export(
     be read, the widget bundle or a CJK font is missing, or the page would need the network.
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     started = time.perf_counter()
     src, out = Path(notebook_path), Path(out_path)
@@ -553,34 +592,33 @@ def export(
             js = _write_asset(shared, "widgets", ".js", widget_bundle())
             script = f'<script src="{escape(_relative(js, out.parent))}"></script>'
 
-    exporter = HTMLExporter(
-        template_name=TEMPLATE_NAME,
-        extra_template_basedirs=[str(TEMPLATE_DIR)],
-        exclude_input=True,
-        exclude_input_prompt=True,
-        exclude_output_prompt=True,
-    )
-    exporter.register_filter("perfkit_json", _safe_json)
-    exporter.register_filter("perfkit_inline_svg", _inline_svg)
+    # The page is rendered with markers where the head and the script go: the network check then
+    # reads only the notebook's own part; the fixed assets were checked once (_check_assets) and
+    # the font is a data: URI built here.
+    _check_assets(has_widgets)
+    token = uuid.uuid4().hex
+    marks = {"head": f"<!--perfkit-head-{token}-->", "script": f"<!--perfkit-script-{token}-->"}
     resources = {
         "perfkit": {
             "title": title,
             "meta": meta_items,
-            "head": head,
-            "script": script,
+            **marks,
             "footer": FOOTER,
         }
     }
     try:
-        body, _ = exporter.from_notebook_node(nb, resources=resources)
+        page, _ = _exporter().from_notebook_node(nb, resources=resources)
     except Exception as exc:  # nbconvert/jinja errors carry no perfkit context
         raise RenderError(f"nbconvert failed: {exc}", file=str(src)) from exc
-    bad = offline_violations(body)
+    bad = offline_violations(page)
     if bad:
         raise RenderError(
             f"report would load {len(bad)} resource(s) from the network, e.g. {bad[0]!r}",
             file=str(src),
         )
+    if any(page.count(mark) != 1 for mark in marks.values()):
+        raise RenderError("the report template lost its head or script marker", file=str(src))
+    body = page.replace(marks["head"], head, 1).replace(marks["script"], script, 1)
     with atomic_path(out) as tmp:
         tmp.write_text(body, encoding="utf-8")
         tmp.chmod(0o644)  # a report is read by others; mkstemp would leave it 0600
