@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import ipywidgets as widgets
 import pandas as pd
 
 from perfkit.advisor import ACTIONS, NO_VERDICT
 from perfkit.appraisal import AppraisalSpec
 from perfkit.charts import DASH, format_number
 from perfkit.rfm import CLASSES
-from perfkit.widgets import drilldown, tabs, text
+from perfkit.widgets import Page, as_widget, drilldown, tabs, text
 from perfkit.widgets import table as table_widget
 
 SECTION_TITLES = {"ability": "能力评价（360度）", "conduct": "行为扣分与绩效奖金",
@@ -76,7 +75,7 @@ def verdict_reason(r: Any) -> str:
 
 
 # ── employee ────────────────────────────────────────────────────────────────────────────────────
-def ability_page(ab: pd.DataFrame, dims: pd.DataFrame) -> widgets.Widget:
+def ability_page(ab: pd.DataFrame, dims: pd.DataFrame) -> Page:
     if ab.empty or ab["ability_score"].isna().all():
         return text("本考核期无360度评价。", css_class="perfkit-note")
     r = next(ab.itertuples())
@@ -86,10 +85,10 @@ def ability_page(ab: pd.DataFrame, dims: pd.DataFrame) -> widgets.Widget:
             "各评价关系按 scorecard.yaml 权重加权，缺少的关系不计）")
     table = pd.DataFrame({"评价维度": dims["dimension"].to_numpy(),
                           "得分": [num(x, 1) for x in dims["score"]]})
-    return widgets.VBox([text(line, css_class="perfkit-score"), table_widget(table)])
+    return as_widget([text(line, css_class="perfkit-score"), table_widget(table)])
 
 
-def conduct_page(cd: pd.DataFrame, inc: pd.DataFrame, floor: float) -> widgets.Widget:
+def conduct_page(cd: pd.DataFrame, inc: pd.DataFrame, floor: float) -> Page:
     if cd.empty:
         return text("本月无行为考核记录。", css_class="perfkit-note")
     r = next(cd.itertuples())
@@ -97,12 +96,12 @@ def conduct_page(cd: pd.DataFrame, inc: pd.DataFrame, floor: float) -> widgets.W
             f"不低于 {num(floor, 0)}）")
     if not pd.isna(r.bonus_standard):
         line += f"　绩效奖金 {yuan(r.bonus)} = 奖励标准金 {yuan(r.bonus_standard)} × {num(r.conduct_score, 0)}%"
-    parts: list[widgets.Widget] = [text(line, css_class="perfkit-score")]
+    parts: list[Page] = [text(line, css_class="perfkit-score")]
     if inc.empty:
         parts.append(text("本期无违规或投诉记录。", css_class="perfkit-note"))
     else:
         parts += [text(f"扣分记录 {len(inc)} 项", tag="h4"), table_widget(incident_table(inc))]
-    return widgets.VBox(parts)
+    return as_widget(parts)
 
 
 def incident_table(inc: pd.DataFrame, names: dict[str, str] | None = None) -> pd.DataFrame:
@@ -117,7 +116,7 @@ def incident_table(inc: pd.DataFrame, names: dict[str, str] | None = None) -> pd
     return out
 
 
-def advisor_page(adv: pd.DataFrame) -> widgets.Widget:
+def advisor_page(adv: pd.DataFrame) -> Page:
     if adv.empty:
         return text("本考察期无客户资产，无法计算风险调整收益。", css_class="perfkit-note")
     r = next(adv.itertuples())
@@ -137,7 +136,7 @@ def advisor_page(adv: pd.DataFrame) -> widgets.Widget:
         ("有收益的月份", f"{int(r.months)}"),
     ]
     line = f"考核级别：{r.action}（{verdict_reason(r)}）"
-    return widgets.VBox([text(line, css_class="perfkit-score"),
+    return as_widget([text(line, css_class="perfkit-score"),
                          table_widget(pd.DataFrame(rows, columns=["项目", "数值"]))])
 
 
@@ -161,7 +160,7 @@ def service_text(cls: str, services: dict[str, str]) -> str:
     return "；".join(kinds) or DASH
 
 
-def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> widgets.Widget:
+def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> Page:
     from perfkit.rfm import summarise
 
     if clients.empty:
@@ -184,12 +183,12 @@ def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> widgets.Widget:
         })
         pages.append((f"{cls}（{len(mine)}）",
                       [table_widget(listing, max_rows=CLIENT_ROWS_SHOWN)]))
-    return widgets.VBox([table_widget(rfm_summary_table(summary, services)),
+    return as_widget([table_widget(rfm_summary_table(summary, services)),
                          text("按类别查看客户（资产从高到低）：", css_class="perfkit-note"),
                          drilldown(pages, kind="toggle")])
 
 
-def employee_section(spec: AppraisalSpec, pages: dict[str, widgets.Widget]) -> widgets.Widget:
+def employee_section(spec: AppraisalSpec, pages: dict[str, Page]) -> Page:
     """The employee's enabled sections as tabs (a note when every section is off)."""
     shown = {SECTION_TITLES[k]: v for k, v in pages.items() if spec.enabled(k)}
     if not shown:
@@ -235,7 +234,7 @@ def branch_rfm_table(staff: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame
 
 
 def branch_section(spec: AppraisalSpec, staff: pd.DataFrame, frames: dict[str, pd.DataFrame]
-                   ) -> widgets.Widget:
+                   ) -> Page:
     """部门: the per-employee table, the incidents behind the deductions, RFM per employee."""
     if not any(spec.enabled(k) for k in SECTION_TITLES):
         return text("考核方法各部分均已在 parameters/appraisal.yaml 中关闭。", css_class="perfkit-note")
@@ -262,7 +261,7 @@ def branch_section(spec: AppraisalSpec, staff: pd.DataFrame, frames: dict[str, p
 
 # ── company (one row per branch) ────────────────────────────────────────────────────────────────
 def company_section(spec: AppraisalSpec, adv: pd.DataFrame, rfm_br: pd.DataFrame,
-                    branch_names: dict[str, str]) -> widgets.Widget:
+                    branch_names: dict[str, str]) -> Page:
     """总部: per branch, the action levels of its employees and its clients by RFM class."""
     pages: dict[str, Any] = {}
     if spec.enabled("advisor"):

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import ipywidgets as widgets
 import pandas as pd
 
 from perfkit import appraisal_views, charts
@@ -30,7 +29,7 @@ from perfkit.errors import RequestError
 from perfkit.snapshot import source
 from perfkit.store import StoreLike, default_db
 from perfkit.tasks import rows_behind
-from perfkit.widgets import csv_download, drilldown, tabs, text
+from perfkit.widgets import Html, Page, as_widget, csv_download, drilldown, tabs, text
 from perfkit.widgets import table as table_widget
 
 log = logging.getLogger(__name__)
@@ -127,24 +126,24 @@ def ranking(rows: pd.DataFrame, unit: str, entity_label: str) -> pd.DataFrame:
 
 
 def ranking_chart(rows: pd.DataFrame, unit: str, title: str, ref_value: float,
-                  ref_label: str) -> widgets.Widget:
+                  ref_label: str) -> Page:
     """Horizontal bars of the entities, ascending top to bottom, with a reference line."""
     rows = rows.sort_values(["rank", "entity_id"], na_position="last")
     svg = charts.bars_svg(list(zip(rows["entity_name"].astype(str), rows["value"], strict=True)),
                           title=f"{title}（{unit}）", decimals=DECIMALS.get(unit, 2),
                           suffix="%" if unit == "%" else "", ref=ref_value, ref_label=ref_label)
-    return widgets.HTML(value=f'<div class="perfkit-chart">{svg}</div>')
+    return Html(f'<div class="perfkit-chart">{svg}</div>')
 
 
 def trend_chart(history: list[tuple[str, float]], unit: str, title: str,
-                target: float | None = None) -> widgets.Widget:
+                target: float | None = None) -> Page:
     """The indicator's monthly values (12 months by default), with the target when there is one."""
     svg = charts.trend_svg(history, title=f"{title}（{unit}）", decimals=DECIMALS.get(unit, 2),
                            suffix="%" if unit == "%" else f" {unit}", target=target)
-    return widgets.HTML(value=f'<div class="perfkit-chart">{svg}</div>')
+    return Html(f'<div class="perfkit-chart">{svg}</div>')
 
 
-def indicator_notes(catalog: Catalog) -> widgets.Widget:
+def indicator_notes(catalog: Catalog) -> Page:
     """指标说明: every indicator's family, unit, direction and 统计项说明."""
     rows = pd.DataFrame({
         "类别": [catalog.families.get(i.family, i.family) for i in catalog.indicators],
@@ -156,7 +155,7 @@ def indicator_notes(catalog: Catalog) -> widgets.Widget:
     return table_widget(rows, css_class="perfkit-notes")
 
 
-def task_notes(catalog: Catalog) -> widgets.Widget:
+def task_notes(catalog: Catalog) -> Page:
     """任务说明: each task rule, its time limit, what it counts and the indicators it backs."""
     rules = catalog.tasks.rules if catalog.tasks else ()
     backs = catalog.indicators_by_rule()
@@ -170,7 +169,7 @@ def task_notes(catalog: Catalog) -> widgets.Widget:
     return table_widget(rows, css_class="perfkit-notes")
 
 
-def task_table(df: pd.DataFrame, *, max_rows: int | None = TASK_ROWS_SHOWN) -> widgets.Widget:
+def task_table(df: pd.DataFrame, *, max_rows: int | None = TASK_ROWS_SHOWN) -> Page:
     """A (masked) task list with Chinese headers: open tasks first (未完成, 进行中, then 逾期完成,
     已完成), each by due date. At most ``max_rows`` rows are listed; a note gives the number left
     out (the heading above states the full count)."""
@@ -207,10 +206,10 @@ class _Report:
         self.catalog = load_catalog(self.params)
         self.data = source(self.db, self.month, self.params, self.snapshot)
 
-    def indicator_notes(self) -> widgets.Widget:
+    def indicator_notes(self) -> Page:
         return indicator_notes(self.catalog)
 
-    def publication(self) -> widgets.Widget:
+    def publication(self) -> Page:
         """发布状态: the published version this report shows ("已发布 v1 · … 由 … 发布"); for a
         revision ("修订版 v2") its reason and what changed against the previous version — only
         the rows this report's reader may see."""
@@ -220,7 +219,7 @@ class _Report:
         """Whose rows of the published changes this report may show (company: all)."""
         return {}
 
-    def task_notes(self) -> widgets.Widget:
+    def task_notes(self) -> Page:
         return task_notes(self.catalog)
 
 
@@ -237,7 +236,7 @@ class CompanyReport(_Report):
         self.stat = d.stat_tables("company")
 
 
-    def indicators(self) -> widgets.Widget:
+    def indicators(self) -> Page:
         """Per family: the company summary, then blue indicator names → branches ascending + chart."""
         pages = {}
         for fam, label in self.catalog.families.items():
@@ -255,7 +254,7 @@ class CompanyReport(_Report):
                             drilldown(options, kind="links")]
         return tabs(pages)
 
-    def scorecards(self) -> widgets.Widget:
+    def scorecards(self) -> Page:
         """Branch scorecards: composite, grade, stars and family scores, best first."""
         s = self.scores.sort_values(["rank", "entity_id"])
         fam_cols = {f"score_{k}": f"{v}得分" for k, v in self.catalog.families.items()
@@ -269,19 +268,19 @@ class CompanyReport(_Report):
         out["较上月"] = [format_number(x, 1, sign=True) for x in s["change"]]
         return table_widget(out)
 
-    def trends(self) -> widgets.Widget:
+    def trends(self) -> Page:
         options = [(r.name, trend_chart(r.history, r.unit, r.name, r.target))
                    for r in self.company.itertuples()]
         return drilldown(options, kind="dropdown", description="指标")
 
-    def tables(self) -> widgets.Widget:
+    def tables(self) -> Page:
         return tabs({name: table_widget(df) for name, df in self.stat.items()})
 
     def appraisal_data(self) -> dict[str, pd.DataFrame]:
         """考核方法 data: branch-level frames only (see :mod:`perfkit.appraisal_views`)."""
         return appraisal_views.company_frames(self.data, load_appraisal(self.params))
 
-    def appraisal(self) -> widgets.Widget:
+    def appraisal(self) -> Page:
         """考核方法: per branch, its employees' action levels and its clients by RFM class."""
         spec = load_appraisal(self.params)
         data = appraisal_views.company_frames(self.data, spec)
@@ -291,11 +290,11 @@ class CompanyReport(_Report):
 
     # ── 职级评定 (issue 8): counts by branch and region class, never employee rows ──
 
-    def level_summary(self) -> widgets.Widget:
+    def level_summary(self) -> Page:
         """Recommended level changes (晋级 / 降级 / 试用期未达标 …) counted by branch and by region class."""
         summary, _ = self.data.levels(conditions=False)
         by_branch, by_class = level_counts(summary)   # only counts leave this method
-        return widgets.VBox([
+        return as_widget([
             text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
             text("按营业部", tag="h4"), table_widget(by_branch),
             csv_download(by_branch, f"职级评定_按营业部_{self.month}.csv"),
@@ -326,7 +325,7 @@ class BranchReport(_Report):
         self.stat = d.stat_tables("branch", entity=b)
 
 
-    def indicators(self) -> widgets.Widget:
+    def indicators(self) -> Page:
         """Per family: branch vs company; blue names → the branch's employees ascending + chart."""
         pages = {}
         for fam, label in self.catalog.families.items():
@@ -347,10 +346,10 @@ class BranchReport(_Report):
                             drilldown(options, kind="links")]
         return tabs(pages)
 
-    def scorecards(self) -> widgets.Widget:
+    def scorecards(self) -> Page:
         return table_widget(employee_scorecards(self.scores, self.catalog))
 
-    def employee_pages(self) -> widgets.Widget:
+    def employee_pages(self) -> Page:
         """员工管理: pick an employee → his score, indicators with points, and his open tasks."""
         options = []
         ordered = self.scores.sort_values(["parent_id", "entity_id"])
@@ -367,14 +366,14 @@ class BranchReport(_Report):
             ]))
         return drilldown(options, kind="dropdown", description="员工")
 
-    def tables(self) -> widgets.Widget:
+    def tables(self) -> Page:
         return tabs({name: table_widget(df) for name, df in self.stat.items()})
 
     def appraisal_data(self) -> dict[str, pd.DataFrame]:
         """考核方法 data of the branch's own employees (no client rows)."""
         return appraisal_views.branch_frames(self.data, self.branch_id, load_appraisal(self.params))
 
-    def appraisal(self) -> widgets.Widget:
+    def appraisal(self) -> Page:
         """考核方法 per employee: ability, deductions and bonus (with the incidents), risk-adjusted
         figures with the action level, clients by RFM class."""
         spec = load_appraisal(self.params)
@@ -383,7 +382,7 @@ class BranchReport(_Report):
 
     # ── 职级评定与薪酬 (issue 8): this branch's employees only ──
 
-    def level_changes(self) -> widgets.Widget:
+    def level_changes(self) -> Page:
         """The branch's employees: level, recommendation and reason; pick one → every condition."""
         try:
             summary, cond = self.data.levels(
@@ -395,14 +394,14 @@ class BranchReport(_Report):
                     [text(level_line(r), css_class="perfkit-score"),
                      table_widget(condition_table(cond[cond["employee_id"] == r.employee_id]))])
                    for r in summary.itertuples()]
-        return widgets.VBox([
+        return as_widget([
             text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
             table_widget(table_), csv_download(table_, f"职级评定_{self.branch_id}_{self.month}.csv"),
             text("选择员工查看各项条件：", css_class="perfkit-note"),
             drilldown(options, kind="dropdown", description="员工"),
         ])
 
-    def pay_table(self) -> widgets.Widget:
+    def pay_table(self) -> Page:
         """The branch's employees: 绩效工资, 提成工资, 奖金 and total; pick one → the formulas."""
         comp = self.scores.set_index("entity_id")["composite"]
         try:
@@ -412,7 +411,7 @@ class BranchReport(_Report):
         out = pay_summary(df)
         options = [(f"{r.employee_name}（{r.employee_id}）", table_widget(pay_formulas(r)))
                    for r in df.itertuples()]
-        return widgets.VBox([
+        return as_widget([
             table_widget(out), csv_download(out, f"绩效工资_{self.branch_id}_{self.month}.csv"),
             text("选择员工查看计算公式：", css_class="perfkit-note"),
             drilldown(options, kind="dropdown", description="员工"),
@@ -438,12 +437,12 @@ class EmployeeReport(_Report):
         self.tasks = d.tasks("employee", entity=e)
 
 
-    def summary(self) -> widgets.Widget:
+    def summary(self) -> Page:
         if self.score.empty:
             return text("本月无评分", css_class="perfkit-score")
         return text(score_line(next(self.score.itertuples())), css_class="perfkit-score")
 
-    def indicators(self) -> widgets.Widget:
+    def indicators(self) -> Page:
         """Per family: own values with targets and points; blue names → trend and task list."""
         pages = {}
         for fam, label in self.catalog.families.items():
@@ -463,7 +462,7 @@ class EmployeeReport(_Report):
                             drilldown(options, kind="links")]
         return tabs(pages)
 
-    def movement(self) -> widgets.Widget:
+    def movement(self) -> Page:
         """Why the score moved since last month: the change attributed to indicators."""
         return why_moved(self.score, self.breakdown)
 
@@ -472,7 +471,7 @@ class EmployeeReport(_Report):
         return appraisal_views.employee_frames(self.data, self.employee_id,
                                                load_appraisal(self.params))
 
-    def appraisal(self) -> widgets.Widget:
+    def appraisal(self) -> Page:
         """考核方法: his ability score, deductions and bonus with the incidents behind them, his
         risk-adjusted figures with the action level, his clients by RFM class with the service."""
         from perfkit.scorecard import load_scorecard
@@ -480,7 +479,7 @@ class EmployeeReport(_Report):
         spec = load_appraisal(self.params)
         d = appraisal_views.employee_frames(self.data, self.employee_id, spec)
         av = appraisal_views
-        pages: dict[str, widgets.Widget] = {}
+        pages: dict[str, Page] = {}
         if spec.enabled("ability"):
             pages["ability"] = av.ability_page(d["ability"], d["ability_dimensions"])
         if spec.enabled("conduct"):
@@ -494,7 +493,7 @@ class EmployeeReport(_Report):
 
     # ── 职级评定与薪酬 (issue 8): this employee only ──
 
-    def level_status(self) -> widgets.Widget:
+    def level_status(self) -> Page:
         """Current level, recommendation and every condition with value, threshold and met."""
         if self.data.publication is None and not self._reviewed():  # (published: as frozen)
             return text("本岗位不参加客户经理职级评定。", css_class="perfkit-note")
@@ -507,13 +506,13 @@ class EmployeeReport(_Report):
             return text("本月不参加职级评定（月末不在职）。", css_class="perfkit-note")
         r = next(summary.itertuples())
         table_ = condition_table(cond)
-        return widgets.VBox([
+        return as_widget([
             text(level_line(r), css_class="perfkit-score"),
             text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
             table_widget(table_), csv_download(table_, f"职级评定_{self.employee_id}_{self.month}.csv"),
         ])
 
-    def pay_and_bonus(self) -> widgets.Widget:
+    def pay_and_bonus(self) -> Page:
         """绩效工资, 提成工资 and 奖金 of the month, each with its formula and inputs."""
         from perfkit.pay import load_pay
 
@@ -534,7 +533,7 @@ class EmployeeReport(_Report):
             parts.append(text(f"提成工资已连续 {r.negative_months} 个月为负，按规定触发降一级提示。",
                               css_class="perfkit-note"))
         parts.append(csv_download(table_, f"绩效工资_{self.employee_id}_{self.month}.csv"))
-        return widgets.VBox(parts)
+        return as_widget(parts)
 
     def _reviewed(self) -> bool:
         from perfkit.levels import load_levels
@@ -583,7 +582,7 @@ def employee_scorecards(s: pd.DataFrame, catalog: Catalog) -> pd.DataFrame:
     return out
 
 
-def why_moved(score: pd.DataFrame, bd: pd.DataFrame) -> widgets.Widget:
+def why_moved(score: pd.DataFrame, bd: pd.DataFrame) -> Page:
     if score.empty:
         return text("本月无评分", css_class="perfkit-note")
     s = next(score.itertuples())
@@ -603,7 +602,7 @@ def why_moved(score: pd.DataFrame, bd: pd.DataFrame) -> widgets.Widget:
         "本月得分点数": [format_number(x, 2) for x in moved["points"]],
         "变化": [format_number(x, 2, sign=True) for x in moved["attribution"]],
     })
-    return widgets.VBox([text(line), table_widget(out)])
+    return as_widget([text(line), table_widget(out)])
 
 
 # ── published months (perfkit publish) ─────────────────────────────────────────────────────────
@@ -612,7 +611,7 @@ CHANGES_SHOWN = 200
 
 
 def publication_note(db: StoreLike, month: str, pub: Any, *, branch: str | None = None,
-                     employee: str | None = None) -> widgets.Widget:
+                     employee: str | None = None) -> Page:
     """Which version a report shows. Unpublished: a note that the figures are computed from the
     current data. A revision: its reason and the changed figures (entity, figure, old, new) of
     ``employee`` / ``branch`` (everything when neither is given)."""
@@ -625,13 +624,13 @@ def publication_note(db: StoreLike, month: str, pub: Any, *, branch: str | None 
     if pub.version == 1:
         parts.append(text(f"以下为 {month} 已发布的结果（发布后数据或参数的变化不影响本报告）。",
                           css_class="perfkit-note"))
-        return widgets.VBox(parts)
+        return as_widget(parts)
     parts.append(text(f"修订原因：{pub.reason}", css_class="perfkit-note"))
     ch = changes(db, month, pub.version, branch=branch, employee=employee)
     prev = f"v{pub.version - 1}"
     if ch.empty:
         parts.append(text(f"与 {prev} 相比，本报告范围内的数据没有变化。", css_class="perfkit-note"))
-        return widgets.VBox(parts)
+        return as_widget(parts)
     out = pd.DataFrame({
         "层级": ch["level"].to_numpy(),
         "对象": [f"{n}（{i}）" for n, i in zip(ch["entity_name"], ch["entity_id"], strict=True)],
@@ -642,7 +641,7 @@ def publication_note(db: StoreLike, month: str, pub: Any, *, branch: str | None 
     parts += [text(f"与 {prev} 相比的变化 {len(out)} 项", tag="h4"),
               table_widget(out, max_rows=CHANGES_SHOWN),
               csv_download(out, f"修订变化_v{pub.version}_{month}.csv")]
-    return widgets.VBox(parts)
+    return as_widget(parts)
 
 
 # ── level review and pay pieces (issue 8) ──────────────────────────────────────────────────────

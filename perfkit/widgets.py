@@ -31,6 +31,49 @@ NUM = ' class="num"'  # the attribute of a right-aligned (numeric) table cell
 Formatter = str | Callable[[Any], str]
 
 
+class Html(str):
+    """A piece of report markup (everything from data already escaped), lighter than a widget.
+
+    :func:`text`, :func:`table`, :func:`csv_download` and the SVG charts return it. Where a page is
+    built (:func:`as_widget`: drill-downs, tabs, lists) adjacent pieces become one
+    ``ipywidgets.HTML``: a report has a few hundred widget models instead of thousands, which the
+    kernel, papermill, the export and the browser all pay for. Shown on its own (a notebook cell's
+    value, ``display``) it is one ``ipywidgets.HTML``, like before. ``value`` is the markup.
+    """
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str(self)
+
+    def widget(self) -> widgets.HTML:
+        """An ``ipywidgets.HTML`` of this markup; its layout and style models are shared by every
+        such widget of the kernel (all defaults: two models fewer per widget)."""
+        return widgets.HTML(value=str(self), layout=_shared("layout"), style=_shared("style"))
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.widget())
+
+
+Page = widgets.Widget | Html
+
+_SHARED: dict[str, widgets.Widget] = {}
+
+
+def _shared(kind: str) -> widgets.Widget:
+    """The kernel's default ``Layout`` / ``HTMLStyle`` for :meth:`Html.widget`, created again when
+    closed (``Widget.close_all()``)."""
+    model = _SHARED.get(kind)
+    if model is None or model.comm is None:
+        from ipywidgets.widgets.widget_string import HTMLStyle
+
+        model = _SHARED[kind] = widgets.Layout() if kind == "layout" else HTMLStyle()
+    return model
+
+
 def _is_missing(value: Any) -> bool:
     if value is None:
         return True
@@ -144,39 +187,66 @@ def table_html(
     return "".join(parts)
 
 
-def table(df: Any, **kwargs: Any) -> widgets.HTML:
-    """:func:`table_html` as an ``ipywidgets.HTML`` (usable inside drill-downs)."""
-    return widgets.HTML(value=table_html(df, **kwargs))
+def table(df: Any, **kwargs: Any) -> Html:
+    """:func:`table_html` as report markup (:class:`Html`; usable inside drill-downs)."""
+    return Html(table_html(df, **kwargs))
 
 
-def text(value: str, *, tag: str = "p", css_class: str = "") -> widgets.HTML:
-    """An ``ipywidgets.HTML`` showing ``value`` as plain (escaped) text in ``<tag>``."""
+def text(value: str, *, tag: str = "p", css_class: str = "") -> Html:
+    """``value`` as plain (escaped) text in ``<tag>`` (:class:`Html`)."""
     if tag not in ("p", "h2", "h3", "h4", "div", "span"):
         raise RenderError(f"text tag must be one of p, h2, h3, h4, div, span, not {tag!r}")
     cls = f' class="{escape(css_class)}"' if css_class else ""
-    return widgets.HTML(value=f"<{tag}{cls}>{escape(value)}</{tag}>")
+    return Html(f"<{tag}{cls}>{escape(value)}</{tag}>")
+
+
+def _markup(obj: Any) -> Html | None:
+    """``obj`` as markup when it is markup or plain text (escaped), else None."""
+    if isinstance(obj, Html):
+        return obj
+    if isinstance(obj, str):
+        return text(obj)
+    return None
 
 
 def as_widget(obj: Any) -> widgets.Widget:
     """Turn one drill-down page into a widget.
 
-    A widget passes through; a DataFrame becomes :func:`table`; a matplotlib Figure becomes
-    :func:`perfkit.charts.chart_widget`; a string is shown as escaped text; a list/tuple of these
-    is stacked vertically. Anything else is a :class:`RenderError` naming its type.
+    A widget passes through; :class:`Html` becomes an ``ipywidgets.HTML``; a string is shown as
+    escaped text; a DataFrame becomes :func:`table`; a matplotlib Figure becomes
+    :func:`perfkit.charts.chart_widget`; a list/tuple of these is stacked vertically, each run of
+    adjacent markup and strings joined into one ``HTML`` (a list that joins into one piece gives
+    that piece, not a box). Anything else is a :class:`RenderError` naming its type.
     """
     if isinstance(obj, widgets.Widget):
         return obj
-    if isinstance(obj, str):
-        return text(obj)
+    piece = _markup(obj)
+    if piece is not None:
+        return piece.widget()
     if isinstance(obj, (list, tuple)):
-        return widgets.VBox([as_widget(o) for o in obj])
+        children: list[widgets.Widget] = []
+        run: list[str] = []
+        for item in obj:
+            piece = _markup(item)
+            if piece is None and hasattr(item, "itertuples") and hasattr(item, "columns"):
+                piece = table(item)
+            if piece is not None:
+                run.append(piece)
+                continue
+            if run:
+                children.append(Html("".join(run)).widget())
+                run = []
+            children.append(as_widget(item))
+        if run:
+            children.append(Html("".join(run)).widget())
+        return children[0] if len(children) == 1 else widgets.VBox(children)
     if hasattr(obj, "itertuples") and hasattr(obj, "columns"):
-        return table(obj)
+        return table(obj).widget()
     if hasattr(obj, "savefig"):
         return chart_widget(obj)
     raise RenderError(
         f"cannot show a {type(obj).__name__} in a drill-down; "
-        "pass a widget, DataFrame, matplotlib Figure, str or a list of them"
+        "pass a widget, Html, DataFrame, matplotlib Figure, str or a list of them"
     )
 
 
@@ -202,7 +272,7 @@ def drilldown(
         allowed = ", ".join([*SELECTORS, *CONTAINERS])
         raise RenderError(f"drilldown kind must be one of {allowed}, not {kind!r}")
     if not items:
-        return text("无数据", css_class="perfkit-note")
+        return text("无数据", css_class="perfkit-note").widget()
     if not 0 <= index < len(items):
         raise RenderError(f"drilldown index {index} is outside 0..{len(items) - 1}")
     labels = [str(label) for label, _ in items]
@@ -271,9 +341,10 @@ def csv_data_uri(df: Any, *, index: bool = False) -> str:
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(body).decode("ascii")
 
 
-def csv_download(df: Any, filename: str, *, label: str = "下载 CSV", index: bool = False) -> widgets.HTML:
-    """A link that downloads ``df`` as ``filename`` (CSV, UTF-8 with BOM) from a static HTML report."""
-    return widgets.HTML(
+def csv_download(df: Any, filename: str, *, label: str = "下载 CSV", index: bool = False) -> Html:
+    """A link that downloads ``df`` as ``filename`` (CSV, UTF-8 with BOM) from a static HTML report
+    (:class:`Html`)."""
+    return Html(
         f'<a class="perfkit-download" download="{escape(filename, quote=True)}" '
         f'href="{csv_data_uri(df, index=index)}">{escape(label)}</a>'
     )

@@ -163,7 +163,7 @@ def test_reports_show_the_version_and_only_their_readers_changes(published: dict
                                                                 params_dir: Path) -> None:
     db = published["db"]
     seen = visible_text(published["first"]["E1"].publication())
-    assert seen[0].startswith("已发布 v1 · ") and seen[0].endswith("由 张三 发布")
+    assert seen[0].startswith("已发布 v1 · ") and "由 张三 发布 以下为 2026-10 已发布的结果" in seen[0]
 
     e1 = _change_rows(published["revised"]["E1"].publication())
     assert "修订版 v2" in e1 and "由 李四 发布" in e1 and REASON in e1

@@ -19,6 +19,7 @@ from perfkit import snapshot as snap_mod
 from perfkit.errors import RequestError, SpecError
 from perfkit.snapshot import MANIFEST, Snapshot, build, register
 from perfkit.views import BranchReport, CompanyReport, EmployeeReport
+from perfkit.widgets import Html
 
 MONTH = "2026-10"
 SECTIONS = {
@@ -54,8 +55,8 @@ def cheap_charts(monkeypatch: pytest.MonkeyPatch) -> None:
     import perfkit.views as views
 
     def fake(rows: pd.DataFrame, unit: str, title: str, ref_value: float, ref_label: str):
-        return widgets.HTML(value=f"{title} {unit} {ref_label} {ref_value!r} "
-                            f"{rows[['entity_id', 'value']].to_dict('records')!r}")
+        return Html(f"{title} {unit} {ref_label} {ref_value!r} "
+                    f"{rows[['entity_id', 'value']].to_dict('records')!r}")
 
     monkeypatch.setattr(views, "ranking_chart", fake)
 
@@ -67,7 +68,7 @@ def visible_text(w: Any, out: list[str] | None = None) -> list[str]:
         for x in w:
             visible_text(x, out)
         return out
-    if isinstance(w, widgets.HTML | widgets.Label):
+    if isinstance(w, widgets.HTML | widgets.Label | Html):
         out.append(re.sub(r"\s+", " ", re.sub(r"<[^>]*>", " ", w.value)).strip())
     elif hasattr(w, "options"):
         out.append("|".join(map(str, w.options)))

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from perfkit.views import BranchReport, CompanyReport, EmployeeReport
+from perfkit.widgets import Html
 
 MONTH = "2026-10"
 NAMES = {"E1": "张伟", "E2": "李娜", "E3": "王芳", "E4": "刘洋"}
@@ -21,7 +22,7 @@ def html(w: widgets.Widget) -> str:
     out: list[str] = []
 
     def walk(x):
-        if isinstance(x, widgets.HTML):
+        if isinstance(x, widgets.HTML | Html):
             out.append(x.value)
             for b64 in re.findall(r"base64,([A-Za-z0-9+/=]+)", x.value):
                 out.append(base64.b64decode(b64).decode("utf-8-sig"))

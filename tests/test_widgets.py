@@ -148,3 +148,26 @@ def test_as_widget_figure_and_list() -> None:
     assert isinstance(box, widgets.VBox)
     assert "<svg" in box.children[1].value
     assert not plt.fignum_exists(fig.number)
+
+
+def test_pages_join_adjacent_markup_into_one_widget() -> None:
+    """Markup pieces and strings next to each other become one HTML widget (a report holds a few
+    hundred widget models, not thousands); widgets in between keep their place."""
+    label = widgets.Label("中间")
+    page = pw.as_widget([pw.text("标题", tag="h4"), pd.DataFrame({"x": [1]}), EVIL, label,
+                         pw.text("结尾")])
+    assert isinstance(page, widgets.VBox) and len(page.children) == 3
+    first, middle, last = page.children
+    assert first.value.startswith("<h4>标题</h4><table") and "&lt;script&gt;" in first.value
+    assert middle is label and last.value == "<p>结尾</p>"
+    single = pw.as_widget([pw.text("一"), "二"])
+    assert isinstance(single, widgets.HTML) and single.value == "<p>一</p><p>二</p>"
+
+
+def test_markup_widgets_share_one_layout_and_style_until_closed() -> None:
+    a, b = pw.text("一").widget(), pw.table(pd.DataFrame({"x": [1]})).widget()
+    assert a.layout is b.layout and a.style is b.style
+    assert pw.text("一").value == "<p>一</p>"  # read like a widget's value
+    a.layout.close()  # as Widget.close_all() would (not called here: it would close other tests')
+    c = pw.text("二").widget()
+    assert c.layout is not a.layout and c.layout.comm is not None  # a closed model is not reused
