@@ -475,6 +475,22 @@ def test_kill_9_then_rerun_completes_the_set(world, tmp_path):
     assert {r["status"] for r in manifest(month_dir)["jobs"].values()} <= {"ok", "skipped"}
 
 
+def test_manifest_is_rewritten_at_most_every_few_seconds(world, tmp_path, monkeypatch):
+    """The manifest is rewritten whole: once per result would be O(jobs²) for a 5,000-report month.
+    Between the planning save and the final one it is written only when MANIFEST_SAVE_SECONDS
+    have passed; the final one still records every result."""
+    from perfkit.batch import runner
+    from perfkit.batch.manifest import Manifest
+
+    saves = []
+    real = Manifest.save
+    monkeypatch.setattr(Manifest, "save", lambda self: saves.append(len(self.jobs)) or real(self))
+    monkeypatch.setattr(runner, "MANIFEST_SAVE_SECONDS", 3600.0)
+    s = batch(world, tmp_path / "out", only=list(KILL_ONLY), workers=1)
+    assert s.ok == 4 and len(saves) == 2  # after planning, at the end
+    assert {r["status"] for r in manifest(tmp_path / "out" / MONTH)["jobs"].values()} == {"ok"}
+
+
 def test_ctrl_c_stops_workers_and_kernels(world, tmp_path):
     out = tmp_path / "out"
     month_dir = out / MONTH
