@@ -147,6 +147,8 @@ def _run_files(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catal
                 if not todo:
                     return
                 i = todo.pop(0)
+            if c is not con:
+                log.debug("%s: run on the second connection", files[i].path)
             try:
                 results[i] = _run_file(c, files[i], catalog)
             except Exception as exc:  # noqa: BLE001 - re-raised below, in the catalog's order
