@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -111,26 +112,85 @@ def window_start(con: duckdb.DuckDBPyConnection) -> str | None:
     return f"{first}-01" if first else None
 
 
+def _create_task_list(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
+    """The ``task_list`` view on ``con`` when a measure file reads it."""
+    from perfkit.tasks import create_task_list
+
+    if catalog.tasks is not None and any(TASK_LIST in f.sql for f in catalog.measure_files):
+        create_task_list(con, catalog.tasks, window_start(con))
+
+
+def _run_files(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catalog) -> list[pd.DataFrame]:
+    """Every measure file's result, in the catalog's order.
+
+    Two connections to the same database share the files: ``con`` and a cursor of it (with its
+    own ``report_months`` and ``task_list``), the files reading ``task_list`` (the heaviest) taken
+    first. DuckDB runs each query on all its threads already; a second query at the same time
+    keeps the cores busy while the other is in a single-threaded step (a hash table build, the
+    final merge of an aggregate). With one DuckDB thread or one file, the files run one by one on
+    ``con``. The error raised is that of the first failing file in the catalog's order, as when
+    they run one by one.
+    """
+    files = catalog.measure_files
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    if len(files) < 2 or int(threads) < 2:
+        return [_run_file(con, mf, catalog) for mf in files]
+    todo = sorted(range(len(files)), key=lambda i: TASK_LIST not in files[i].sql)  # stable
+    results: dict[int, pd.DataFrame] = {}
+    errors: dict[int, BaseException] = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def work(c: duckdb.DuckDBPyConnection) -> None:
+        while not stop.is_set():
+            with lock:
+                if not todo:
+                    return
+                i = todo.pop(0)
+            if c is not con:
+                log.debug("%s: run on the second connection", files[i].path)
+            try:
+                results[i] = _run_file(c, files[i], catalog)
+            except Exception as exc:  # noqa: BLE001 - re-raised below, in the catalog's order
+                errors[i] = exc
+
+    cur = con.cursor()
+    try:
+        create_report_months(cur, months)
+        _create_task_list(cur, catalog)
+        helper = threading.Thread(target=work, args=(cur,), name="perfkit-measures", daemon=True)
+        helper.start()
+        try:
+            work(con)
+        except BaseException:  # e.g. KeyboardInterrupt: stop the helper's query too
+            stop.set()
+            cur.interrupt()
+            raise
+        finally:
+            helper.join()
+    finally:
+        cur.close()
+    if errors:
+        raise errors[min(errors)]
+    return [results[i] for i in range(len(files))]
+
+
 def measure_frame(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catalog) -> pd.DataFrame:
     """One row per (employee_id, month) for every employee and every month in ``months``, one
     float column per measure of ``catalog`` (money in 元, counts as numbers). An employee with no
     data in a month has 0 for every measure. Rows are sorted by employee_id, month.
     """
-    from perfkit.tasks import create_task_list
-
     t0 = time.perf_counter()
     months = sorted(set(months))
     create_report_months(con, months)
     try:
-        if catalog.tasks is not None and any(TASK_LIST in f.sql for f in catalog.measure_files):
-            create_task_list(con, catalog.tasks, window_start(con))
+        _create_task_list(con, catalog)
         frame = con.execute(
             f"SELECT e.employee_id, m.month FROM employees AS e CROSS JOIN {REPORT_MONTHS} AS m "
             "ORDER BY 1, 2"
         ).df()
         known = set(frame["employee_id"])
-        for mf in catalog.measure_files:
-            df = _run_file(con, mf, catalog)
+        for mf, df in zip(catalog.measure_files, _run_files(con, months, catalog), strict=True):
             orphans = ~df["employee_id"].isin(known)
             if orphans.any():
                 log.warning(
