@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     con.close()
     params, notebooks = args.params, args.notebooks
     jobs, _ = plan_jobs(month, db=args.db, params=params, notebooks_dir=notebooks)
+    month_reports = len(jobs)
     jobs = jobs[: args.max_jobs] if args.max_jobs else jobs
     only = [j.entity_id for j in jobs] if args.max_jobs else None
 
@@ -202,6 +203,14 @@ def main(argv: list[str] | None = None) -> int:
         ok, render_s = fast_render
         print(f"\nthe perfkit arm: month snapshot {snap_s:.1f} s (built once per batch, forced), "
               f"then {ok} reports in {render_s:.1f} s")
+        if serial and serial[2] and ok:
+            share = snap_s * len(jobs) / month_reports
+            serial_rate = serial[2] / serial[3]
+            print(f"the snapshot serves the month's {month_reports} reports: these {len(jobs)} "
+                  f"reports' share is {share:.1f} s; with it instead of the whole build the perfkit "
+                  f"arm is {render_s + share:.1f} s = "
+                  f"{ok / (render_s + share) / serial_rate:.1f}× the serial loop (the whole "
+                  f"build: {ok / (render_s + snap_s) / serial_rate:.1f}×)")
         print("\nfloor: the notebooks' own cell time (papermill, forked kernel) plus one export "
               "(re-exported here), per report, against the measured worker time\n")
         print("| role | reports | cells (s, mean) | export (s, mean) | floor (s, mean) |")
