@@ -424,12 +424,20 @@ SCRIPT = textwrap.dedent("""
 KILL_ONLY = ("company", "B01", "E02", "E05")
 
 
+def _sigint_default() -> None:
+    """In the child: SIGINT back to its default, so Python turns it into KeyboardInterrupt even when
+    the test run itself ignores it (a suite started in the background by a non-interactive shell
+    inherits SIGINT ignored, and so would the batch)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_batch(world, out: Path, sleep: float) -> subprocess.Popen:
     env = {**os.environ, "PERFKIT_TEST_SLEEP": str(sleep)}
     return subprocess.Popen(
         [sys.executable, "-c", SCRIPT, str(world["db"]), str(world["params"]),
          str(world["notebooks"]), str(out), ",".join(KILL_ONLY)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT,
+        preexec_fn=_sigint_default)  # noqa: PLW1509 - no threads that matter in the test process
 
 
 def wait_for_first_job(proc: subprocess.Popen, month_dir: Path, timeout: float = 90) -> set:
