@@ -401,7 +401,11 @@ def _hb_subset(source: bytes | Path, codepoints: set[int]) -> bytes | None:
         import uharfbuzz as hb
     except ImportError:
         return None
-    key = id(source) if isinstance(source, bytes) else str(source)
+    if isinstance(source, bytes):
+        key: Any = id(source)  # the base font's bytes, kept alive by the entry below
+    else:
+        st = Path(source).stat()  # the whole font: a replaced file is read again
+        key = (str(source), st.st_mtime_ns, st.st_size)
     face = _HB_FACES.get(key)
     if face is None:
         blob = hb.Blob(source) if isinstance(source, bytes) else hb.Blob.from_file_path(str(source))
