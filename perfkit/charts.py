@@ -242,6 +242,11 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [round(start + i * step, 10) for i in range(n + 1)]
 
 
+def _tick_decimals(ticks: Sequence[float]) -> int:
+    """Decimals that show every tick of :func:`nice_ticks` distinctly (0 for steps of 1 or more)."""
+    return max(0, -math.floor(math.log10(ticks[1] - ticks[0]))) if len(ticks) > 1 else 0
+
+
 def trend_svg(
     history: Sequence[tuple[str, float]],
     *,
@@ -285,7 +290,7 @@ def trend_svg(
     def x(i: int) -> float:
         return left + (i * step if n > 1 else plot_w / 2)
 
-    tick_decimals = max(0, -math.floor(math.log10(ticks[1] - ticks[0]))) if len(ticks) > 1 else 0
+    tick_decimals = _tick_decimals(ticks)
     for v in ticks:  # horizontal grid with labels at round values
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
                      f'stroke="#e3e7ec" stroke-width="1"/>'
@@ -388,7 +393,7 @@ def bars_svg(
         return plot_l + (plot_r - plot_l) * (v - lo) / (hi - lo)
 
     bottom_y = top + row * len(items)
-    tick_decimals = max(0, -math.floor(math.log10(ticks[1] - ticks[0]))) if len(ticks) > 1 else 0
+    tick_decimals = _tick_decimals(ticks)
     for v in ticks:  # vertical grid with labels at round values
         parts.append(f'<line x1="{x(v):.1f}" x2="{x(v):.1f}" y1="{top}" y2="{bottom_y}" '
                      f'stroke="{"#b8c0ca" if v == 0 else "#e3e7ec"}" stroke-width="1"/>'
