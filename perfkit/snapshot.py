@@ -567,6 +567,12 @@ class DirectSource:
         return df.reset_index(drop=True)
 
 
+def _employee_or_branch(entity: str | None) -> dict[str, Any]:
+    """Read filter for frames keyed by employee and branch: rows of ``entity`` as either (None:
+    every row)."""
+    return {} if entity is None else {"any_of": True, "employee_id": entity, "branch_id": entity}
+
+
 class SnapshotSource:
     """The same calls as :class:`DirectSource`, answered from a snapshot's slices. A request the
     snapshot cannot answer (an entity it does not list, such as an employee absent this month)
@@ -639,8 +645,7 @@ class SnapshotSource:
 
         if not self._has("levels.summary") and self.publication is None:
             return self.direct.levels(entity=entity, composite=composite, conditions=conditions)
-        where: dict[str, Any] = ({} if entity is None else
-                                 {"any_of": True, "employee_id": entity, "branch_id": entity})
+        where = _employee_or_branch(entity)
         summary = self.snap.read("levels.summary", **where)
         if summary.empty and entity is not None:
             if self.publication is not None:
@@ -655,8 +660,7 @@ class SnapshotSource:
     def pay(self, *, entity: str | None = None, composite: pd.Series | None = None) -> pd.DataFrame:
         if not self._has("pay") and self.publication is None:
             return self.direct.pay(entity=entity, composite=composite)
-        where: dict[str, Any] = ({} if entity is None else
-                                 {"any_of": True, "employee_id": entity, "branch_id": entity})
+        where = _employee_or_branch(entity)
         df = self.snap.read("pay", **where)
         if df.empty and entity is not None:
             if self.publication is not None:
