@@ -216,3 +216,19 @@ def tiny_con(tiny_store):
 def params_dir() -> Path:
     """The repository's parameters folder."""
     return Path(__file__).resolve().parents[1] / "parameters"
+
+
+@pytest.fixture()
+def read_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, str]]]:
+    """Every ``Snapshot.read`` while the test runs: (frame, the id columns it filtered by)."""
+    from perfkit.snapshot import Snapshot
+
+    calls: list[tuple[str, dict[str, str]]] = []
+    real = Snapshot.read
+
+    def spy(self: Snapshot, name: str, **kw: object) -> object:
+        calls.append((name, {k: v for k, v in kw.items() if k not in ("part", "any_of")}))
+        return real(self, name, **kw)
+
+    monkeypatch.setattr(Snapshot, "read", spy)
+    return calls

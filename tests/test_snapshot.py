@@ -150,15 +150,8 @@ def test_slices_hold_only_the_entitys_rows(snap: Path) -> None:
 
 
 def test_each_report_reads_only_its_scope(store: Path, params_dir: Path, snap: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, dict[str, str]]] = []
-    real = Snapshot.read
-
-    def spy(self: Snapshot, name: str, **kw: Any) -> Any:
-        calls.append((name, {k: v for k, v in kw.items() if k not in ("part", "any_of")}))
-        return real(self, name, **kw)
-
-    monkeypatch.setattr(Snapshot, "read", spy)
+                                          read_calls: list[tuple[str, dict[str, str]]]) -> None:
+    calls = read_calls
     employee_frames = {"indicators.employee", "scorecard.employee", "tasks", "stat_tables.branch"}
 
     CompanyReport(MONTH, db=store, params=params_dir, snapshot=snap)

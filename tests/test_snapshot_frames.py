@@ -123,15 +123,8 @@ def test_sections_read_the_snapshot_without_recomputing(
 
 
 def test_sections_read_only_their_scope(store: Path, params_dir: Path, snap: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, dict[str, str]]] = []
-    real = Snapshot.read
-
-    def spy(self: Snapshot, name: str, **kw: Any) -> Any:
-        calls.append((name, {k: v for k, v in kw.items() if k not in ("part", "any_of")}))
-        return real(self, name, **kw)
-
-    monkeypatch.setattr(Snapshot, "read", spy)
+                                        read_calls: list[tuple[str, dict[str, str]]]) -> None:
+    calls = read_calls
     for cls, (kw, sections) in SECTIONS.items():
         report = cls(MONTH, db=store, params=params_dir, snapshot=snap, **kw)
         calls.clear()
