@@ -36,7 +36,7 @@ $(ASSETS): package.json package-lock.json
 assets: $(ASSETS)
 
 # The demo store is rebuilt when the generator or the schema changes.
-$(DB): $(STAMP) perfkit/demo.py $(wildcard perfkit/_demo*.py) perfkit/schema.py
+$(DB): $(STAMP) $(wildcard perfkit/data/demo/*.py) perfkit/data/schema.py
 	$(BIN)/perfkit demo --db $(DB)
 
 demo: $(DB)

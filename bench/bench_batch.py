@@ -39,7 +39,7 @@ import psutil
 
 from perfkit.batch import plan_jobs, run
 from perfkit.batch.executors import default_workers
-from perfkit.store import default_db, months, open_store
+from perfkit.data.store import default_db, months, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("CI", "true")  # log lines, not a progress bar, in the output
 
     if not args.db.exists():
-        from perfkit.demo import generate
+        from perfkit.data.demo import generate
 
         print(f"building the demo store {args.db} …", file=sys.stderr)
         generate(args.db, branches=12, employees=180, clients=60_000, months=13,

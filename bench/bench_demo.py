@@ -18,11 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from perfkit.demo import generate
+from perfkit.data.demo import generate
 
 
 class _Timings(logging.Handler):
-    """Collects the per-table timing records that perfkit.demo logs."""
+    """Collects the per-table timing records that perfkit.data.demo logs."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
 
     timings = _Timings()
-    log = logging.getLogger("perfkit.demo")
+    log = logging.getLogger("perfkit.data.demo")
     log.setLevel(logging.INFO)
     log.addHandler(timings)
     load_before = os.getloadavg()

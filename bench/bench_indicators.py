@@ -13,7 +13,7 @@ cold (no cache) and then warm (the in-process measures cache).
 
     .venv/bin/python bench/bench_indicators.py --db /tmp/bench_1m.duckdb --clients 1000000
 
-The store is built with perfkit.demo.generate when --db does not exist (a 1,000,000-client,
+The store is built with perfkit.data.demo.generate when --db does not exist (a 1,000,000-client,
 13-month store takes a few minutes). Each timing is the best of --repeat runs.
 """
 
@@ -33,10 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from perfkit.catalog import load_catalog  # noqa: E402
+from perfkit.data.schema import TABLES  # noqa: E402
+from perfkit.data.store import months, open_store  # noqa: E402
 from perfkit.indicators import indicator_values, indicators  # noqa: E402
 from perfkit.measures import _MEMORY, measure_frame  # noqa: E402
-from perfkit.schema import TABLES  # noqa: E402
-from perfkit.store import months, open_store  # noqa: E402
 
 
 def best_of(n: int, fn):
@@ -256,9 +256,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.db.exists():
         try:
-            from perfkit.demo import generate
+            from perfkit.data.demo import generate
         except ImportError:
-            print("perfkit.demo is not available; pass --db of an existing store", file=sys.stderr)
+            print("perfkit.data.demo is not available; pass --db of an existing store", file=sys.stderr)
             return 2
         t0 = time.perf_counter()
         generate(args.db, clients=args.clients, employees=args.employees, branches=args.branches)

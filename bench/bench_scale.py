@@ -42,7 +42,7 @@ from bench_batch import PeakMemory, load, serial_cli  # noqa: E402
 
 from perfkit.batch import plan_jobs, run  # noqa: E402
 from perfkit.batch.executors import default_workers  # noqa: E402
-from perfkit.store import months, open_store  # noqa: E402
+from perfkit.data.store import months, open_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL_MONTH = 5300
@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         lines.append(text)
 
     if not args.db.exists():
-        from perfkit.demo import generate
+        from perfkit.data.demo import generate
 
         print(f"building {args.db} …", file=sys.stderr, flush=True)
         t0 = time.perf_counter()

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from perfkit.store import default_db, months, open_store
+from perfkit.data.store import default_db, months, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -26,17 +26,17 @@ __version__ = "0.1.0"
 # ``perfkit.indicators(...)`` a function whatever is imported later.
 from perfkit.catalog import load_catalog  # noqa: E402
 from perfkit.check import check  # noqa: E402
+from perfkit.data.store import create_store, open_store  # noqa: E402
 from perfkit.indicators import indicators  # noqa: E402
 from perfkit.scorecard import breakdown, load_scorecard, scores  # noqa: E402
-from perfkit.store import create_store, open_store  # noqa: E402
 from perfkit.tables import stat_tables  # noqa: E402
 from perfkit.tasks import tasks  # noqa: E402
 
 _EXPORTS = {
-    "import_paths": "perfkit.importer",
+    "import_paths": "perfkit.data.importer",
     "run": "perfkit.batch",
 }
-_ALIASES = {"generate_demo": ("perfkit.demo", "generate")}
+_ALIASES = {"generate_demo": ("perfkit.data.demo", "generate")}
 
 __all__ = [
     "__version__", "breakdown", "check", "create_store", "generate_demo", "import_paths",

@@ -234,8 +234,8 @@ def advisor_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     """
     from perfkit.appraisal import load_appraisal
     from perfkit.catalog import find_params
+    from perfkit.data.store import connect
     from perfkit.scorecard import _active_employees, load_scorecard
-    from perfkit.store import connect
 
     params = find_params(params)
     spec = load_appraisal(params).advisor
@@ -270,7 +270,7 @@ def advisor_branch_frame(store, month: str, params: str | Path | None = None) ->
     employees (with clients), verdicts, one count column per action level (奖励 … 更换) and
     历史不足, client_assets, client_pnl, client_pnl_window, mean_mrar (mean over the branch's
     employees with a verdict)."""
-    from perfkit.store import connect
+    from perfkit.data.store import connect
 
     emp = advisor_frame(store, month, params)
     with connect(store) as con:

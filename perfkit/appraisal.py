@@ -149,12 +149,12 @@ def ability_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     position, review_period, ability_score (NaN without reviews), relations (those that counted).
     Relation weights from scorecard.yaml ``ability.relations``, renormalised over those present."""
     from perfkit.catalog import find_params
+    from perfkit.data.store import connect
     from perfkit.scorecard import (
         latest_review_period,
         load_scorecard,
         relation_weighted,
     )
-    from perfkit.store import connect
 
     spec = load_scorecard(find_params(params)).ability
     with connect(store) as con:
@@ -175,8 +175,8 @@ def ability_dimension_frame(store, month: str, params: str | Path | None = None)
     """360 ability per employee × dimension: employee_id, review_period, dimension, score,
     relations (see :func:`perfkit.scorecard.ability_dimensions`)."""
     from perfkit.catalog import find_params
+    from perfkit.data.store import connect
     from perfkit.scorecard import ability_dimensions, load_scorecard
-    from perfkit.store import connect
 
     spec = load_scorecard(find_params(params)).ability
     with connect(store) as con:
@@ -192,10 +192,10 @@ def conduct_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     pay.yaml, else ``bonus.by_position``; NaN when there is none) and bonus (= bonus_standard ×
     conduct_score %; for 客户经理 the 奖金 of :func:`perfkit.pay.pay`)."""
     from perfkit.catalog import find_params
+    from perfkit.data.store import connect
     from perfkit.pay import FILE_NAME as PAY_FILE
     from perfkit.pay import bonus_standards, load_pay
     from perfkit.scorecard import conduct_scores, deduction_bonus, incident_rows, load_scorecard
-    from perfkit.store import connect
 
     params = find_params(params)
     spec = load_scorecard(params).deductions
@@ -218,8 +218,8 @@ def incident_frame(store, month: str, params: str | Path | None = None) -> pd.Da
     """The incidents behind :func:`conduct_frame`: employee_id, branch_id, incident_id,
     incident_date, rule_code, rule_name, points (as counted), note."""
     from perfkit.catalog import find_params
+    from perfkit.data.store import connect
     from perfkit.scorecard import incident_rows, load_scorecard
-    from perfkit.store import connect
 
     spec = load_scorecard(find_params(params)).deductions
     with connect(store) as con:

@@ -18,18 +18,17 @@ import string
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from perfkit.data.schema import PURPOSES
 from perfkit.errors import SpecError
-from perfkit.schema import PURPOSES
+from perfkit.files import read_yaml
 
 log = logging.getLogger(__name__)
 
 UNITS = ("户", "万元", "元", "%", "次", "分", "项")
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 ALL_TASKS = "all"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10× faster
 MEASURE_LINE = re.compile(r"^--\s*measure:\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)$")
 
 
@@ -221,18 +220,6 @@ def render_text(text: str, values: dict[str, Any]) -> str:
     return re.sub(r"(?<=[^\x00-\x7f,;:)])\s+(?=[^\x00-\x7f])|(?<=[,;:)])\s+(?=[^\x00-\x7f])", "", text)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        raise SpecError("parameters file not found", file=str(path))
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - safe loader
-    except yaml.YAMLError as exc:
-        raise SpecError(f"not valid YAML: {exc}", file=str(path)) from None
-    if not isinstance(data, dict):
-        raise SpecError("expected a mapping at the top level", file=str(path))
-    return data
-
-
 def _entry_error(path: Path, kind: str, entry: Any, exc: ValidationError) -> SpecError:
     eid = entry.get("id") if isinstance(entry, dict) else None
     err = exc.errors()[0]
@@ -291,7 +278,7 @@ def load_measure_files(folder: str | Path) -> tuple[MeasureFile, ...]:
 def load_task_rules(params: str | Path = "parameters") -> TaskRules:
     """Load ``<params>/tasks.yaml`` into :class:`TaskRules`."""
     path = Path(params) / "tasks.yaml"
-    data = _read_yaml(path)
+    data = read_yaml(path)
     rules: list[TaskRule] = []
     for entry in _entries(path, data, "rules"):
         try:
@@ -316,7 +303,7 @@ def load_task_rules(params: str | Path = "parameters") -> TaskRules:
 def find_params(params: str | Path | None = None) -> Path:
     """The parameters folder: ``params`` if given, else ``parameters/`` in the current folder or
     its nearest parent that has one (a notebook opened in ``notebooks/`` finds the repository's)."""
-    from perfkit.store import find_upwards
+    from perfkit.data.store import find_upwards
 
     return Path(params) if params is not None else find_upwards("parameters")
 
@@ -329,7 +316,7 @@ def load_catalog(params: str | Path = "parameters") -> Catalog:
     """
     params = Path(params)
     path = params / "indicators.yaml"
-    data = _read_yaml(path)
+    data = read_yaml(path)
     unknown_top = set(data) - {"settings", "families", "indicators"}
     if unknown_top:
         raise SpecError(f"unknown top-level key {sorted(unknown_top)[0]!r}", file=str(path))

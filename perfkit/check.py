@@ -1,7 +1,7 @@
 """``perfkit check``: validate every parameters file and list the problems.
 
 check only *collects*: every rule lives in the loader that owns the file (perfkit.catalog for
-indicators.yaml, measures/*.sql and tasks.yaml; perfkit.scorecard for scorecard.yaml; perfkit.mapping
+indicators.yaml, measures/*.sql and tasks.yaml; perfkit.scorecard for scorecard.yaml; perfkit.data.mapping
 for import.yaml; perfkit.batch.config for run.yaml). Each loader's :class:`~perfkit.errors.SpecError`
 becomes a :class:`Problem` naming file, entry and field. The SQL of every measure file and task rule is
 also run once against an empty in-memory store of the current schema, so a query that names a
@@ -81,8 +81,8 @@ def _collect(problems: list[Problem], default_file: str, fn, *args: Any, **kw: A
 
 def _check_sql(params: Path, catalog, rules, problems: list[Problem]) -> None:
     """Run every measure file and task rule once on an empty store of the current schema."""
+    from perfkit.data.store import create_schema
     from perfkit.measures import measure_frame
-    from perfkit.store import create_schema
     from perfkit.tasks import task_frame
 
     con = duckdb.connect(":memory:")
@@ -143,7 +143,7 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
             problems.append(p)
 
     if (params / "import.yaml").exists():
-        from perfkit.mapping import load_spec
+        from perfkit.data.mapping import load_spec
 
         _collect(problems, str(params / "import.yaml"), load_spec, params)
     if (params / "run.yaml").exists():
@@ -164,7 +164,7 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
     _check_sql(params, catalog, rules, problems)
 
     if store is not None:
-        from perfkit.store import open_store
+        from perfkit.data.store import open_store
 
         con = _collect(problems, str(store), open_store, store)
         if con is not None:

@@ -20,7 +20,7 @@ log = logging.getLogger("perfkit")
 def _month(text: str) -> str:
     import re
 
-    from perfkit.schema import MONTH_PATTERN
+    from perfkit.data.schema import MONTH_PATTERN
 
     if not re.match(MONTH_PATTERN, text):
         raise argparse.ArgumentTypeError(f"month must be YYYY-MM, got {text!r}")
@@ -44,8 +44,8 @@ def _add_db(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from perfkit.demo import generate
-    from perfkit.store import default_db
+    from perfkit.data.demo import generate
+    from perfkit.data.store import default_db
 
     db = args.db or default_db()
     t0 = time.perf_counter()
@@ -64,8 +64,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from perfkit.importer import import_paths
-    from perfkit.store import default_db
+    from perfkit.data.importer import import_paths
+    from perfkit.data.store import default_db
 
     db = args.db or default_db()
     counts = import_paths(
@@ -83,7 +83,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from perfkit.store import default_db, months, open_store, summary
+    from perfkit.data.store import default_db, months, open_store, summary
 
     db = args.db or default_db()
     con = open_store(db)
@@ -97,7 +97,7 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from perfkit.schema import markdown_reference
+    from perfkit.data.schema import markdown_reference
 
     print(markdown_reference())
     return 0
@@ -107,7 +107,7 @@ def _write_frames(frames: dict[str, pd.DataFrame], fmt: str, out: Path | None) -
     """Write one or more titled frames as a terminal table, CSV or an Excel workbook."""
     import pandas as pd
 
-    from perfkit.output import atomic_path
+    from perfkit.files import atomic_path
 
     if fmt == "xlsx":
         if out is None:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from perfkit.errors import RenderError
-from perfkit.output import atomic_path
+from perfkit.files import atomic_path
 
 log = logging.getLogger(__name__)
 

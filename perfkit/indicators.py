@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 
 from perfkit.catalog import Catalog, load_catalog
+from perfkit.data.store import StoreLike, connect
+from perfkit.data.store import months as store_months
 from perfkit.errors import RequestError
 from perfkit.measures import cached_measure_frame, measure_frame
-from perfkit.store import StoreLike, connect
-from perfkit.store import months as store_months
 
 log = logging.getLogger(__name__)
 

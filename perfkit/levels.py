@@ -44,10 +44,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from perfkit.catalog import _read_yaml
+from perfkit.data.schema import LEVELS as SCHEMA_LEVELS
+from perfkit.data.schema import POSITIONS, REGION_CLASSES
 from perfkit.errors import RequestError, SpecError
-from perfkit.schema import LEVELS as SCHEMA_LEVELS
-from perfkit.schema import POSITIONS, REGION_CLASSES
+from perfkit.files import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class LevelRules(_Model):
 def load_levels(params: str | Path = "parameters") -> LevelRules:
     """Load and check ``<params>/levels.yaml``; a problem is a SpecError naming file, entry and field."""
     path = Path(params) / FILE_NAME
-    raw = _read_yaml(path)  # the catalog's reader: libyaml, same errors
+    raw = read_yaml(path)
     try:
         return LevelRules.model_validate(raw)
     except ValidationError as exc:
@@ -399,10 +399,10 @@ def level_review(
     :func:`perfkit.scorecard.scores` is called).
     """
     from perfkit.catalog import load_catalog
+    from perfkit.data.store import connect
+    from perfkit.data.store import months as store_months
     from perfkit.measures import cached_measure_frame
     from perfkit.scorecard import _cacheable, _check_month
-    from perfkit.store import connect
-    from perfkit.store import months as store_months
 
     _check_month(month)
     rules = load_levels(params)

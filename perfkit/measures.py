@@ -29,8 +29,8 @@ import duckdb
 import pandas as pd
 
 from perfkit.catalog import Catalog, MeasureFile, render_sql
+from perfkit.data.store import StoreLike, default_db
 from perfkit.errors import SpecError
-from perfkit.store import StoreLike, default_db
 
 log = logging.getLogger(__name__)
 

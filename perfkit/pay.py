@@ -26,9 +26,9 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from perfkit.catalog import _read_yaml
+from perfkit.data.schema import LEVELS, POSITIONS
 from perfkit.errors import RequestError, SpecError
-from perfkit.schema import LEVELS, POSITIONS
+from perfkit.files import read_yaml
 
 FILE_NAME = "pay.yaml"
 NEGATIVE_LOOKBACK = 12  # months of history read to count a run of negative commission-share months
@@ -137,7 +137,7 @@ def bonus_standards(con, month: str, employees: pd.DataFrame, rules: PayRules | 
 def load_pay(params: str | Path = "parameters") -> PayRules:
     """Load and check ``<params>/pay.yaml``; a problem is a SpecError naming file, entry and field."""
     path = Path(params) / FILE_NAME
-    raw = _read_yaml(path)  # the catalog's reader: libyaml, same errors
+    raw = read_yaml(path)
     try:
         rules = PayRules.model_validate(raw)
     except ValidationError as exc:
@@ -252,10 +252,10 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path = "p
     ``composite``: the month's composite scores by employee id when the caller already has them
     (a report that scored the month); else :func:`perfkit.scorecard.scores` is called."""
     from perfkit.catalog import load_catalog
+    from perfkit.data.store import connect
+    from perfkit.data.store import months as store_months
     from perfkit.measures import cached_measure_frame
     from perfkit.scorecard import _cacheable, _check_month, conduct_scores, load_scorecard, scores
-    from perfkit.store import connect
-    from perfkit.store import months as store_months
 
     _check_month(month)
     rules = load_pay(params)

@@ -40,9 +40,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfkit.data.store import StoreLike, connect
 from perfkit.errors import RequestError, SpecError
 from perfkit.snapshot import FORMAT, MANIFEST, Snapshot, produce
-from perfkit.store import StoreLike, connect
 
 log = logging.getLogger(__name__)
 
@@ -375,11 +375,11 @@ def publish(
     the previous version are stored with it. Errors (SpecError for the arguments, RequestError
     for the state of the month) leave the store unchanged; so does any failure while writing
     (one transaction)."""
-    from perfkit.batch.fingerprint import perfkit_fingerprint, store_fingerprint
     from perfkit.catalog import find_params
+    from perfkit.data.store import default_db, open_store, store_fingerprint
+    from perfkit.digest import perfkit_fingerprint
     from perfkit.indicators import check_month
     from perfkit.snapshot import fingerprint
-    from perfkit.store import default_db, open_store
 
     say = progress or log.info
     reason = (reason or "").strip() or None

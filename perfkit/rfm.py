@@ -101,7 +101,7 @@ def rfm_clients(store, month: str, params: str | Path | None = None) -> pd.DataF
     from perfkit.advisor import window_months
     from perfkit.appraisal import load_appraisal
     from perfkit.catalog import find_params
-    from perfkit.store import connect
+    from perfkit.data.store import connect
 
     spec = load_appraisal(find_params(params)).rfm
     months = window_months(month, spec.window_months)

@@ -30,8 +30,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from perfkit import methods as _methods
+from perfkit.data.schema import POSITIONS, RELATIONS
 from perfkit.errors import RequestError, SpecError
-from perfkit.schema import POSITIONS, RELATIONS
 
 log = logging.getLogger(__name__)
 
@@ -417,7 +417,7 @@ def _company_id() -> str:
 def _check_month(month: str) -> None:
     import re
 
-    from perfkit.schema import MONTH_PATTERN
+    from perfkit.data.schema import MONTH_PATTERN
 
     if not isinstance(month, str) or not re.match(MONTH_PATTERN, month):
         raise RequestError(f"month must be YYYY-MM, got {month!r}")
@@ -440,7 +440,7 @@ def targets(con, month: str, level: str, params: str | Path = "parameters") -> p
     active employees' targets and a ratio indicator the default position's target.
     ``con`` is an open DuckDB connection or a store path.
     """
-    from perfkit.store import connect
+    from perfkit.data.store import connect
 
     _check_month(month)
     _check_level(level)
@@ -833,7 +833,7 @@ def _score_month(con, month: str, level: str, sc: Scorecard, params, source=None
 
 
 def _prev_month(con, month: str) -> str | None:
-    from perfkit.store import months
+    from perfkit.data.store import months
 
     prev = str(pd.Period(month, freq="M") - 1)
     return prev if prev in months(con) else None
@@ -936,7 +936,7 @@ def scorecard(
     report that shows both pays for them once. ``entity`` filters both the same way."""
     _check_month(month)
     _check_level(level)
-    from perfkit.store import connect
+    from perfkit.data.store import connect
 
     sc = load_scorecard(params)
     source = _cacheable(store)

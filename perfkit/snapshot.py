@@ -43,8 +43,8 @@ from typing import Any
 
 import pandas as pd
 
+from perfkit.data.store import StoreLike
 from perfkit.errors import RequestError, SpecError
-from perfkit.store import StoreLike
 
 log = logging.getLogger(__name__)
 
@@ -208,7 +208,7 @@ def _pay(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
 def _appraisal(name: str, add_branch: bool = False) -> Producer:
     def produce(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
         from perfkit.appraisal import frame
-        from perfkit.store import connect
+        from perfkit.data.store import connect
 
         df = frame(name)(store, month, params)
         if add_branch:  # the employee's branch, as branch_frames selects its employees
@@ -261,14 +261,9 @@ def fingerprint(store: StoreLike, month: str, params: str | Path,
                 store_sha: str | None = None) -> str:
     """The snapshot's input fingerprint: store content for ``month`` and before, parameters files,
     perfkit version (code digest) and the registered frames. ``store_sha``: the store's
-    :func:`~perfkit.batch.fingerprint.store_fingerprint` for ``month`` when already computed."""
-    from perfkit.batch.fingerprint import (
-        parameter_files,
-        perfkit_fingerprint,
-        sha256_json,
-        store_fingerprint,
-    )
-    from perfkit.store import connect
+    :func:`~perfkit.data.store.store_fingerprint` for ``month`` when already computed."""
+    from perfkit.data.store import connect, store_fingerprint
+    from perfkit.digest import parameter_files, perfkit_fingerprint, sha256_json
 
     if store_sha is None:
         with connect(store) as con:
@@ -285,7 +280,7 @@ def fingerprint(store: StoreLike, month: str, params: str | Path,
 
 def _parameter_files(params: str | Path) -> dict[str, str]:
     """sha256 of each parameters file by relative name (what the fingerprint covers of them)."""
-    from perfkit.batch.fingerprint import parameter_files
+    from perfkit.digest import parameter_files
 
     return parameter_files(params)
 
@@ -293,7 +288,7 @@ def _parameter_files(params: str | Path) -> dict[str, str]:
 def default_root(store: StoreLike) -> Path:
     """``$PERFKIT_CACHE/snapshots`` when that is set (and not ``off``), else
     ``<store folder>/.perfkit-cache/snapshots``."""
-    from perfkit.store import default_db
+    from perfkit.data.store import default_db
 
     env = os.environ.get("PERFKIT_CACHE", "")
     if env and env.lower() != "off":
@@ -378,9 +373,9 @@ def build(
     ``progress`` receives one line per frame.
     """
     from perfkit.catalog import find_params
+    from perfkit.data.store import connect, default_db
     from perfkit.indicators import check_month
     from perfkit.publish import latest_publication
-    from perfkit.store import connect, default_db
 
     params = Path(find_params(params)).resolve()
     say = progress or log.info

@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from perfkit.catalog import Catalog, load_catalog
+from perfkit.data.store import StoreLike, connect
 from perfkit.errors import RequestError, SpecError
 from perfkit.indicators import (
     aggregate_measures,
@@ -24,7 +25,6 @@ from perfkit.indicators import (
     ratio,
 )
 from perfkit.measures import cached_measure_frame
-from perfkit.store import StoreLike, connect
 from perfkit.tasks import task_frame
 
 log = logging.getLogger(__name__)

@@ -23,8 +23,8 @@ import duckdb
 import pandas as pd
 
 from perfkit.catalog import ALL_TASKS, SqlDate, TaskRules, load_catalog, render_sql
+from perfkit.data.store import StoreLike, connect
 from perfkit.errors import RequestError, SpecError
-from perfkit.store import StoreLike, connect
 
 log = logging.getLogger(__name__)
 

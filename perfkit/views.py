@@ -25,9 +25,9 @@ from perfkit import appraisal_views, charts
 from perfkit.appraisal import load_appraisal
 from perfkit.catalog import Catalog, find_params, load_catalog
 from perfkit.charts import DASH, format_number
+from perfkit.data.store import StoreLike, default_db
 from perfkit.errors import RequestError
 from perfkit.snapshot import source
-from perfkit.store import StoreLike, default_db
 from perfkit.tasks import rows_behind
 from perfkit.widgets import Html, Page, as_widget, csv_download, drilldown, tabs, text
 from perfkit.widgets import table as table_widget
@@ -541,7 +541,7 @@ class EmployeeReport(_Report):
         return self._paid(load_levels(self.params).positions)
 
     def _paid(self, positions: tuple[str, ...]) -> bool:
-        from perfkit.store import connect
+        from perfkit.data.store import connect
 
         with connect(self.db) as con:
             row = con.execute("SELECT position FROM employees WHERE employee_id = ?",
@@ -693,7 +693,7 @@ def condition_table(cond: pd.DataFrame) -> pd.DataFrame:
 def level_counts(summary: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(by branch, by region class): reviewed employees and the count of each recommendation;
     branches in id order, region classes in their own order (一类, 二类, 三四类)."""
-    from perfkit.schema import REGION_CLASSES
+    from perfkit.data.schema import REGION_CLASSES
 
     summary = summary.assign(region_class=pd.Categorical(summary["region_class"], REGION_CLASSES))
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from perfkit.store import create_store, open_store
+from perfkit.data.store import create_store, open_store
 
 TINY_MONTHS = ["2026-08", "2026-09", "2026-10"]
 

@@ -139,7 +139,7 @@ def test_advisor_frame_on_the_tiny_store_gives_no_verdict(tiny_store):
 
 @pytest.fixture(scope="module")
 def demo13(tmp_path_factory) -> Path:
-    from perfkit.demo import generate
+    from perfkit.data.demo import generate
 
     path = tmp_path_factory.mktemp("advisor") / "demo.duckdb"
     generate(path, branches=2, employees=12, clients=600, months=13, end_month="2026-10", seed=11)

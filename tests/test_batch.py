@@ -30,11 +30,10 @@ import pytest
 from perfkit.batch import add_cli, run
 from perfkit.batch.config import load_run_config
 from perfkit.batch.execute import is_retryable
-from perfkit.batch.fingerprint import store_fingerprint
 from perfkit.batch.index import render_index
 from perfkit.batch.plan import entities, file_stem, select
+from perfkit.data.store import create_store, open_store, store_fingerprint
 from perfkit.errors import RequestError, SpecError
-from perfkit.store import create_store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDINS = ROOT / "tests" / "notebooks" / "batch_roles"
@@ -206,7 +205,7 @@ def test_store_fingerprint_ignores_later_months(tmp_path):
 def test_perfkit_fingerprint_is_version_plus_source_digest():
     from importlib.metadata import version
 
-    from perfkit.batch.fingerprint import perfkit_fingerprint
+    from perfkit.digest import perfkit_fingerprint
 
     assert re.fullmatch(re.escape(version("perfkit")) + r"\+[0-9a-f]{12}", perfkit_fingerprint())
 

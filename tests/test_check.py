@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from perfkit.check import Problem, check
-from perfkit.store import create_store
+from perfkit.data.store import create_store
 
 PARAMS = Path(__file__).resolve().parents[1] / "parameters"
 

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from perfkit.cli import build_parser, main
-from perfkit.store import create_store
+from perfkit.data.store import create_store
 
 
 def _flags(command: str) -> set[str]:

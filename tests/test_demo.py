@@ -1,4 +1,4 @@
-"""perfkit.demo: schema, determinism, the data contract of DATA.md and realism bands.
+"""perfkit.data.demo: schema, determinism, the data contract of DATA.md and realism bands.
 
 One small store (3 branches, 30 employees, 3,000 clients, 13 months) is built per module; a second
 build with the same seed and one with another seed check determinism.
@@ -12,10 +12,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from perfkit import demo
+from perfkit.data.demo import generator as demo
+from perfkit.data.schema import TABLES
+from perfkit.data.store import create_store, open_store, store_checksums
 from perfkit.errors import RequestError
-from perfkit.schema import TABLES
-from perfkit.store import create_store, open_store, store_checksums
 
 SMALL = dict(branches=3, employees=30, clients=3000, months=13, end_month="2026-10")
 SEED = 7

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from perfkit import demo
-from perfkit.store import open_store
+from perfkit.data import demo
+from perfkit.data.store import open_store
 
 
 @pytest.fixture(scope="module")

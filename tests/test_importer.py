@@ -18,11 +18,11 @@ import pytest
 from conftest import build_tiny_store
 
 from perfkit.cli import main
+from perfkit.data.importer import import_paths, plan_files
+from perfkit.data.mapping import get_mapping, load_spec
+from perfkit.data.schema import LOAD_ORDER, TABLES
+from perfkit.data.store import create_store, open_store, store_checksums
 from perfkit.errors import DataError, ImportFileError, MappingError, SpecError, StoreError
-from perfkit.importer import import_paths, plan_files
-from perfkit.mapping import get_mapping, load_spec
-from perfkit.schema import LOAD_ORDER, TABLES
-from perfkit.store import create_store, open_store, store_checksums
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "parameters"
@@ -554,10 +554,10 @@ def _export(con: duckdb.DuckDBPyConnection, folder: Path, kind: str) -> None:
 
 
 def _source_store(tmp_path: Path) -> Path:
-    """The demo store when perfkit.demo is available, else the hand-built tiny store."""
+    """The demo store when perfkit.data.demo is available, else the hand-built tiny store."""
     db = tmp_path / "source.duckdb"
     try:
-        from perfkit.demo import generate
+        from perfkit.data.demo import generate
     except ImportError:
         return build_tiny_store(db)
     generate(db, branches=2, employees=12, clients=400, months=3, seed=1)

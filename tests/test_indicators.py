@@ -285,7 +285,7 @@ def test_yaml_only_ratio_and_new_sql_measure_show_on_next_call(tiny_store, param
 def test_cache_never_hides_a_changed_store(tmp_path):
     from conftest import build_tiny_store
 
-    from perfkit.store import open_store
+    from perfkit.data.store import open_store
 
     db = build_tiny_store(tmp_path / "t.duckdb")
     before = indicators(db, "2026-10", "company").set_index("indicator_id")

@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from perfkit.catalog import load_catalog
+from perfkit.data.store import open_store
 from perfkit.errors import SpecError
 from perfkit.measures import measure_frame
-from perfkit.store import open_store
 
 MONTHS = ["2026-09", "2026-10"]
 

@@ -80,7 +80,7 @@ def test_notebooks_committed_without_outputs():
 
 
 def test_readme_table_reference_is_generated_from_the_schema():
-    from perfkit.schema import markdown_reference
+    from perfkit.data.schema import markdown_reference
 
     text = (ROOT / "README.md").read_text()
     block = text.split("<!-- schema:start -->\n")[1].split("<!-- schema:end -->")[0]

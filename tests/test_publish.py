@@ -16,8 +16,8 @@ from test_snapshot import visible_text
 
 from perfkit import publish as pub_mod
 from perfkit import snapshot as snap_mod
-from perfkit.batch.fingerprint import store_fingerprint
 from perfkit.cli import main
+from perfkit.data.store import store_fingerprint
 from perfkit.errors import RequestError, SpecError
 from perfkit.indicators import indicators
 from perfkit.publish import PublishedSnapshot, changes, latest, publish, version, versions

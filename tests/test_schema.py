@@ -3,9 +3,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from perfkit import schema
+from perfkit.data import schema
+from perfkit.data.store import create_schema
 from perfkit.errors import StoreError
-from perfkit.store import create_schema
 
 DESIGN_TABLES = {"branches", "employees", "clients", "client_months", "contacts", "surveys",
                  "reviews", "incidents", "market"}

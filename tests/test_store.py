@@ -3,9 +3,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from perfkit.errors import SchemaVersionError, StoreError
-from perfkit.schema import SCHEMA_VERSION, TABLES
-from perfkit.store import (
+from perfkit.data.schema import SCHEMA_VERSION, TABLES
+from perfkit.data.store import (
     connect,
     create_store,
     months,
@@ -13,6 +12,7 @@ from perfkit.store import (
     store_checksums,
     table_checksum,
 )
+from perfkit.errors import SchemaVersionError, StoreError
 
 
 def test_create_and_open(tmp_path):

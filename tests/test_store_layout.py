@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perfkit import demo
-from perfkit.store import open_store
+from perfkit.data import demo
+from perfkit.data.store import open_store
 
 
 def stored_months(db: Path, where: str = "TRUE") -> list[str]:

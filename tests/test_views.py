@@ -120,7 +120,7 @@ def _fresh_metrics() -> None:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from perfkit.demo import generate
+    from perfkit.data.demo import generate
 
     path = tmp_path_factory.mktemp("views_store") / "demo.duckdb"
     generate(path, **DEMO)

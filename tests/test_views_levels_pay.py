@@ -83,7 +83,7 @@ def test_level_counts_order_branches_by_id_and_region_classes_by_rank():
 
 
 def test_a_branch_without_client_managers_gets_notes_not_errors(tmp_path, params):
-    from perfkit import demo
+    from perfkit.data import demo
 
     db = tmp_path / "one.duckdb"
     demo.generate(db, branches=1, employees=1, clients=10, months=2)   # only the 营业部负责人

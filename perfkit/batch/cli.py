@@ -12,7 +12,7 @@ from perfkit.batch.config import ROLES, load_run_config
 
 
 def _month(text: str) -> str:
-    from perfkit.schema import MONTH_PATTERN
+    from perfkit.data.schema import MONTH_PATTERN
 
     if not re.match(MONTH_PATTERN, text):
         raise argparse.ArgumentTypeError(f"month must be YYYY-MM, got {text!r}")

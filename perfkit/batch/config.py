@@ -10,10 +10,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from perfkit.errors import SpecError
+from perfkit.files import read_yaml
 
 ROLES: tuple[str, ...] = ("company", "branch", "employee")
 RUN_FILE = "run.yaml"
@@ -65,14 +65,9 @@ def load_run_config(params: str | os.PathLike = "parameters") -> RunConfig:
     Raises :class:`SpecError` naming the file and the field for a malformed file.
     """
     path = Path(params) / RUN_FILE
-    if not path.exists():
+    data = read_yaml(path, required=False, expect="a mapping of settings at the top level")
+    if data is None:
         return RunConfig()
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        raise SpecError(f"not valid YAML: {exc}", file=str(path)) from None
-    if not isinstance(data, dict):
-        raise SpecError("expected a mapping of settings at the top level", file=str(path))
     try:
         return RunConfig.model_validate(data)
     except ValidationError as exc:

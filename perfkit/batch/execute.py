@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.batch.export import Exporter, get_exporter
-from perfkit.batch.fingerprint import sha256_file
 from perfkit.batch.plan import Job
-from perfkit.output import atomic_path
+from perfkit.digest import sha256_file
+from perfkit.files import atomic_path
 
 log = logging.getLogger(__name__)
 

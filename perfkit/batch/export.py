@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.errors import RenderError
-from perfkit.output import atomic_path
+from perfkit.files import atomic_path
 
 Exporter = Callable[..., Any]
 LABELS = {"month": "月份", "role": "角色", "entity": "对象", "fingerprint": "数据指纹"}

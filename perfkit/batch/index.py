@@ -14,7 +14,7 @@ from typing import Any
 
 from perfkit.batch.manifest import DONE, record_order
 from perfkit.batch.plan import RECIPIENT_ROLES, ROLE_LABELS
-from perfkit.output import atomic_path
+from perfkit.files import atomic_path
 
 log = logging.getLogger(__name__)
 

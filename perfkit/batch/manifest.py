@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.batch.plan import Job
-from perfkit.output import atomic_path
+from perfkit.files import atomic_path
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 
 from perfkit.batch.config import ROLES
-from perfkit.batch.fingerprint import month_bounds
+from perfkit.data.store import month_bounds
 from perfkit.errors import RequestError
 
 COMPANY_ID = "company"

@@ -19,17 +19,13 @@ from typing import Any
 from perfkit.batch.config import ROLES, load_run_config
 from perfkit.batch.execute import ENGINES, ExecOptions, Exporter, now
 from perfkit.batch.executors import get_executor
-from perfkit.batch.fingerprint import (
-    job_fingerprint,
-    parameter_files,
-    perfkit_fingerprint,
-    sha256_file,
-    store_fingerprint,
-)
+from perfkit.batch.fingerprint import job_fingerprint
 from perfkit.batch.index import load_scores, write_outputs
 from perfkit.batch.manifest import Manifest, job_record
 from perfkit.batch.plan import Job, entities, job_parameters, output_paths, select
 from perfkit.batch.progress import Progress, fmt_seconds
+from perfkit.data.store import store_fingerprint
+from perfkit.digest import parameter_files, perfkit_fingerprint, sha256_file
 from perfkit.errors import RenderError, RequestError
 
 log = logging.getLogger("perfkit.batch")
@@ -205,7 +201,7 @@ def plan_jobs(
 
     Raises :class:`RequestError` for a month without data or an unknown id, :class:`RenderError`
     for a missing role notebook."""
-    from perfkit.store import months, open_store
+    from perfkit.data.store import months, open_store
 
     cfg = load_run_config(params)
     bad = [r for r in roles if r not in ROLES]
@@ -277,7 +273,7 @@ def run(
     Failed jobs do not raise: see :attr:`RunSummary.failed`. Ctrl-C stops the workers and their
     kernels, keeps the manifest of what finished, and re-raises KeyboardInterrupt.
     """
-    from perfkit.store import default_db, months, open_store
+    from perfkit.data.store import default_db, months, open_store
 
     t0 = time.perf_counter()
     cfg = load_run_config(params)

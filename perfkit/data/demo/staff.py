@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-from perfkit import _demo_data as D
-from perfkit._demo_base import (
+from perfkit.data.demo import reference as D
+from perfkit.data.demo.base import (
     ADVISER,
     HEAD,
     MANAGER,
@@ -24,7 +24,7 @@ from perfkit._demo_base import (
     _strs,
     _uniform_day,
 )
-from perfkit.schema import LEVELS, POSITIONS, RELATIONS
+from perfkit.data.schema import LEVELS, POSITIONS, RELATIONS
 
 # ----------------------------------------------------------------------------- branches & staff
 

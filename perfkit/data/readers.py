@@ -2,7 +2,7 @@
 
 A reader loads one file into a DuckDB temporary table of VARCHAR columns named by the file's own
 headers, plus ``_row``: the row number a user sees. Typing and validation happen later, set-wise, in
-:mod:`perfkit.importer`; readers only make the bytes into text cells and refuse files that are not
+:mod:`perfkit.data.importer`; readers only make the bytes into text cells and refuse files that are not
 what their extension says.
 
 Row-number convention (used in every import error message):

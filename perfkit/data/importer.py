@@ -1,6 +1,6 @@
 """``perfkit import``: validate CSV / Excel / Parquet exports and load them into the store.
 
-Every rule comes from :mod:`perfkit.schema` — required columns, types, formats (``Column.pattern``),
+Every rule comes from :mod:`perfkit.data.schema` — required columns, types, formats (``Column.pattern``),
 allowed values, ranges, the table key and foreign keys — checked set-wise in DuckDB so a file of a
 million rows validates in seconds. All files of one call are written in ONE transaction: on any
 violation nothing is written and the store stays exactly as it was (a store created by the failed
@@ -16,7 +16,7 @@ Accepted text forms (cells are trimmed; an empty cell is a missing value):
 * Numbers: thousands separators (``1,234.5``) are allowed; whole-number columns accept ``12.0``.
 
 Row numbers in errors are spreadsheet rows for CSV and Excel (header = row 1, first data row = row 2)
-and 1-based record numbers for Parquet; see :mod:`perfkit.readers`.
+and 1-based record numbers for Parquet; see :mod:`perfkit.data.readers`.
 """
 
 from __future__ import annotations
@@ -31,11 +31,11 @@ from pathlib import Path
 
 import duckdb
 
+from perfkit.data.mapping import SourceMapping, TableMapping, get_mapping
+from perfkit.data.readers import ROW_COLUMN, RawFile, ReadOptions, known_extensions, read_file
+from perfkit.data.schema import LOAD_ORDER, MONTH_PATTERN, Column, Table
+from perfkit.data.schema import table as schema_table
 from perfkit.errors import DataError, ImportFileError, MappingError
-from perfkit.mapping import SourceMapping, TableMapping, get_mapping
-from perfkit.readers import ROW_COLUMN, RawFile, ReadOptions, known_extensions, read_file
-from perfkit.schema import LOAD_ORDER, MONTH_PATTERN, Column, Table
-from perfkit.schema import table as schema_table
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +197,7 @@ def _table_for_name(stem: str, mapping: SourceMapping | None) -> str | None:
 def plan_files(
     paths: Sequence[Path], *, table: str | None = None, mapping: SourceMapping | None = None
 ) -> list[tuple[Path, str]]:
-    """(file, table) pairs in load order (:data:`perfkit.schema.LOAD_ORDER`, then as given).
+    """(file, table) pairs in load order (:data:`perfkit.data.schema.LOAD_ORDER`, then as given).
 
     A folder stands for its files with a known extension (not recursive; hidden files and Excel
     ``~$`` lock files skipped). Without ``table`` each file's name says its table.
@@ -525,7 +525,7 @@ def import_paths(
     name of ``mapping``). ``mapping`` names a source system in ``params_dir/import.yaml``.
     ``encoding`` applies to CSV files, ``sheet`` to Excel files (default: the first sheet).
 
-    Files are loaded in :data:`perfkit.schema.LOAD_ORDER`, so foreign keys may point to rows of an
+    Files are loaded in :data:`perfkit.data.schema.LOAD_ORDER`, so foreign keys may point to rows of an
     earlier file of the same call. One transaction: on any error nothing is written. A later file
     with the same keys as an earlier one in the same call replaces those rows, like a re-import.
     """
@@ -536,7 +536,7 @@ def import_paths(
     own = not isinstance(db, duckdb.DuckDBPyConnection)
     created = own and not Path(db).exists()
     if own:
-        from perfkit.store import open_store
+        from perfkit.data.store import open_store
 
         con = open_store(db, read_only=False, create=True)
     else:

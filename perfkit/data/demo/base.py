@@ -12,8 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from perfkit import _demo_data as D
-from perfkit.schema import POSITIONS, PURPOSES
+from perfkit.data.demo import reference as D
+from perfkit.data.schema import POSITIONS, PURPOSES
 
 # Position codes (indices into schema.POSITIONS) and purpose / channel codes.
 MANAGER, PLANNER, ADVISER, HEAD = (POSITIONS.index(p) for p in ("客户经理", "理财顾问", "投资顾问", "营业部负责人"))

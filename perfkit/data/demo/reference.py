@@ -1,4 +1,4 @@
-"""Reference data for the synthetic demo store (:mod:`perfkit.demo`): names, cities, codes.
+"""Reference data for the synthetic demo store (:mod:`perfkit.data.demo`): names, cities, codes.
 
 Plain constants only. Frequencies are approximate published shares (surnames in per cent of the
 population); they only need to look right to a reader of the demo, not to be census-exact.

@@ -27,11 +27,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from perfkit.data.schema import TABLE_BY_NAME
 from perfkit.errors import MappingError, SpecError
-from perfkit.schema import TABLE_BY_NAME
+from perfkit.files import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -130,16 +130,11 @@ def _check(spec: ImportSpec, file: str) -> None:
 def load_spec(params_dir: Path = Path("parameters")) -> ImportSpec:
     """Load and check ``params_dir/import.yaml``; a missing file gives an empty spec."""
     path = Path(params_dir) / MAPPING_FILE
-    if not path.exists():
+    data = read_yaml(path, required=False, expect="a mapping with a 'mappings' key")
+    if data is None:
         log.debug("no %s; no source mappings", path)
         return ImportSpec(mappings={})
     file = str(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"not valid YAML: {exc}", file=file) from None
-    if not isinstance(data, dict):
-        raise SpecError("expected a mapping with a 'mappings' key", file=file)
     mappings = data.get("mappings")
     if isinstance(mappings, dict):
         for key, value in mappings.items():

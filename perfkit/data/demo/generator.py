@@ -1,6 +1,6 @@
 """``perfkit demo``: a deterministic synthetic CRM store that looks real to a brokerage analyst.
 
-:func:`generate` writes every table of :mod:`perfkit.schema` from a handful of flags and a seed. The
+:func:`generate` writes every table of :mod:`perfkit.data.schema` from a handful of flags and a seed. The
 store is a pure function of ``(branches, employees, clients, months, end_month, seed)``: the same
 inputs give identical table contents, another seed gives other data.
 
@@ -26,8 +26,8 @@ How the data is made (all vectorised with numpy; strings are assembled with Arro
 Money is in 元 rounded to cents; dates are calendar dates; contact times fall on working days
 between 09:00 and 17:30. 资产流出 leaves a balance below 1,000 元 in the month of the loss.
 
-Layout: ``_demo_data`` (names, cities, codes), ``_demo_base`` (calendar, Arrow helpers),
-``_demo_staff`` (branches, employees, behaviour, reviews, incidents, market), ``_demo_clients``
+Layout of :mod:`perfkit.data.demo`: ``reference`` (names, cities, codes), ``base`` (calendar, Arrow
+helpers), ``staff`` (branches, employees, behaviour, reviews, incidents, market), ``clients``
 (leads, accounts, the monthly simulation, risk assessments, contacts, surveys); this module only
 orders the tables and writes them. Tables are built in the calling thread while two writer threads
 (client_months alone on one) load finished tables into DuckDB; each is inserted without its key and
@@ -46,9 +46,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from perfkit._demo_base import _Calendar, _calendar, _cat, _codes, _dates, _join, _num, _strs
-from perfkit._demo_clients import _client_table, _clients, _contacts, _risk, _simulate, _surveys
-from perfkit._demo_staff import (
+from perfkit.data.demo.base import _Calendar, _calendar, _cat, _codes, _dates, _join, _num, _strs
+from perfkit.data.demo.clients import _client_table, _clients, _contacts, _risk, _simulate, _surveys
+from perfkit.data.demo.staff import (
     _employee_table,
     _incidents,
     _levels,
@@ -57,9 +57,9 @@ from perfkit._demo_staff import (
     _reviews,
     _staff,
 )
+from perfkit.data.schema import RISK_LEVELS, TABLE_BY_NAME, Table
+from perfkit.data.store import create_store
 from perfkit.errors import RequestError
-from perfkit.schema import RISK_LEVELS, TABLE_BY_NAME, Table
-from perfkit.store import create_store
 
 log = logging.getLogger(__name__)
 

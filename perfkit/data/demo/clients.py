@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from perfkit import _demo_data as D
-from perfkit._demo_base import (
+from perfkit.data.demo import reference as D
+from perfkit.data.demo.base import (
     ADVISER,
     CHANNEL_MIX,
     NO_DAY,
@@ -31,8 +31,8 @@ from perfkit._demo_base import (
     _uniform_day,
     _ymd,
 )
-from perfkit._demo_staff import _Params, _person_names, _Staff
-from perfkit.schema import CHANNELS, INCOME_BANDS, LOST_REASONS, PURPOSES, RISK_LEVELS
+from perfkit.data.demo.staff import _Params, _person_names, _Staff
+from perfkit.data.schema import CHANNELS, INCOME_BANDS, LOST_REASONS, PURPOSES, RISK_LEVELS
 
 
 @dataclass

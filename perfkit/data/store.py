@@ -1,13 +1,16 @@
-"""The CRM store: one DuckDB file holding the tables of :mod:`perfkit.schema`.
+"""The CRM store: one DuckDB file holding the tables of :mod:`perfkit.data.schema`.
 
 ``create_store`` writes an empty store; ``open_store`` opens an existing one and refuses a store of
 another schema version with a clear error. Functions elsewhere take either a path or an open
-connection (see :func:`connect`).
+connection (see :func:`connect`). :func:`store_fingerprint` hashes what a month's reports can see
+of the store, so that a result computed from it is redone exactly when that changes.
 """
 
 from __future__ import annotations
 
+import calendar
 import contextlib
+import datetime as dt
 import logging
 import os
 from collections.abc import Iterator
@@ -15,8 +18,9 @@ from pathlib import Path
 
 import duckdb
 
+from perfkit.data.schema import PUBLICATION_TABLES, SCHEMA_VERSION, TABLES
+from perfkit.digest import sha256_json
 from perfkit.errors import SchemaVersionError, StoreError
-from perfkit.schema import PUBLICATION_TABLES, SCHEMA_VERSION, TABLES
 
 log = logging.getLogger(__name__)
 
@@ -150,3 +154,54 @@ def months(con: duckdb.DuckDBPyConnection) -> list[str]:
 def summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Row count per table."""
     return {t.name: con.execute(f"SELECT count(*) FROM {t.name}").fetchone()[0] for t in TABLES}
+
+
+# ── the month's fingerprint ─────────────────────────────────────────────────────────────────────
+
+# Rows of each table a report of month M can depend on ($month = 'YYYY-MM', $last = the month's
+# last day, $half = half-year period 'YYYYH1|2'). Tables not listed count whole.
+MONTH_FILTERS: dict[str, str] = {
+    "clients": "lead_date <= $last",
+    "client_months": "month <= $month",
+    "contacts": "contact_time < $last + INTERVAL 1 DAY",
+    "risk_assessments": "assessed_on <= $last",
+    "surveys": "survey_date <= $last",
+    "reviews": "period <= $half",
+    "incidents": "incident_date <= $last",
+    "market": "month <= $month",
+}
+
+
+def month_bounds(month: str) -> tuple[dt.date, dt.date]:
+    """First and last day of ``'YYYY-MM'``."""
+    year, mon = (int(x) for x in month.split("-"))
+    return dt.date(year, mon, 1), dt.date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def store_fingerprint(con: duckdb.DuckDBPyConnection, month: str, *,
+                      publications: bool = True) -> str:
+    """sha256 over (row count, order-independent row hash) of each table, restricted to the rows a
+    report of ``month`` can see (:data:`MONTH_FILTERS`). One aggregate query per table; data of later
+    months does not change it. With ``publications`` the month's published versions count too
+    (a report of a published month shows its latest version: a new one must re-render it)."""
+    first, last = month_bounds(month)
+    half = f"{first.year}H{1 if first.month <= 6 else 2}"
+    values: dict[str, object] = {"month": month, "last": last, "half": half}
+    sums: dict[str, list[int]] = {}
+    for t in TABLES:
+        where = MONTH_FILTERS.get(t.name)
+        sql = f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {t.name} AS t"
+        args: dict[str, object] = {}
+        if where:
+            sql += f" WHERE {where}"
+            # DuckDB wants exactly the parameters the statement uses
+            args = {k: v for k, v in values.items() if f"${k}" in where}
+        n, h = con.execute(sql, args).fetchone()
+        sums[t.name] = [int(n), int(h)]
+    if publications:
+        n, h = con.execute(
+            "SELECT count(*), coalesce(sum(hash(month, version, fingerprint, published_at)), 0) "
+            "FROM publications WHERE month = ?", [month]).fetchone()
+        if n:  # unpublished months keep the fingerprint they had before publications existed
+            sums["publications"] = [int(n), int(h)]
+    return sha256_json(sums)

@@ -1,0 +1,65 @@
+"""Reading and writing files the one way perfkit does it.
+
+- :func:`atomic_path` — every output goes to a temporary name in the same folder and is renamed;
+- :func:`read_yaml` — every parameters file is read by it: libyaml's safe loader, and one
+  :class:`~perfkit.errors.SpecError` naming the file for a missing, unreadable or malformed one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from perfkit.errors import SpecError
+
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10× faster
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path``, on error it is removed.
+
+    Readers never see a half-written file, and an interrupted write leaves the old file in place.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def read_yaml(path: str | os.PathLike, *, required: bool = True,
+              expect: str | None = "a mapping at the top level") -> Any:
+    """The parsed content of the YAML file ``path`` (an empty file gives ``{}``).
+
+    A missing file is a SpecError ("parameters file not found") when ``required``, else None.
+    Invalid YAML or text that is not UTF-8 is a SpecError ("not valid YAML: …"). ``expect`` names
+    what the top level must be — a mapping (the message says ``expected <expect>``); None accepts
+    anything, for a loader that reports the shape itself. Every error names the file.
+    """
+    path = Path(path)
+    if not path.exists():
+        if required:
+            raise SpecError("parameters file not found", file=str(path))
+        return None
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - safe loader
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise SpecError(f"not valid YAML: {exc}", file=str(path)) from None
+    if data is None:
+        data = {}
+    if expect is not None and not isinstance(data, dict):
+        raise SpecError(f"expected {expect}", file=str(path))
+    return data
