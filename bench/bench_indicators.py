@@ -1,7 +1,7 @@
 """Benchmark: all indicators for all employees for one month.
 
 Times, in the same run and on the same store:
-  perfkit      perfkit.measures.measure_frame + indicator_values (the SQL measures, DuckDB)
+  perfkit      perfkit.metrics.measures.measure_frame + indicator_values (the SQL measures, DuckDB)
   pandas       a straightforward pandas implementation of the same indicators: read the tables
                into DataFrames (SELECT *), then filter / merge / groupby; checked to give the same
                values as perfkit
@@ -32,11 +32,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from perfkit.catalog import load_catalog  # noqa: E402
 from perfkit.data.schema import TABLES  # noqa: E402
 from perfkit.data.store import months, open_store  # noqa: E402
-from perfkit.indicators import indicator_values, indicators  # noqa: E402
-from perfkit.measures import _MEMORY, measure_frame  # noqa: E402
+from perfkit.metrics.catalog import load_catalog  # noqa: E402
+from perfkit.metrics.indicators import indicator_values, indicators  # noqa: E402
+from perfkit.metrics.measures import _MEMORY, measure_frame  # noqa: E402
 
 
 def best_of(n: int, fn):

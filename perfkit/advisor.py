@@ -233,8 +233,8 @@ def advisor_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     scorecard.yaml.
     """
     from perfkit.appraisal import load_appraisal
-    from perfkit.catalog import find_params
     from perfkit.data.store import connect
+    from perfkit.metrics.catalog import find_params
     from perfkit.scorecard import _active_employees, load_scorecard
 
     params = find_params(params)

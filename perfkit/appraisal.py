@@ -148,8 +148,8 @@ def ability_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     """360 ability per employee employed in ``month``: employee_id, employee_name, branch_id,
     position, review_period, ability_score (NaN without reviews), relations (those that counted).
     Relation weights from scorecard.yaml ``ability.relations``, renormalised over those present."""
-    from perfkit.catalog import find_params
     from perfkit.data.store import connect
+    from perfkit.metrics.catalog import find_params
     from perfkit.scorecard import (
         latest_review_period,
         load_scorecard,
@@ -174,8 +174,8 @@ def ability_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
 def ability_dimension_frame(store, month: str, params: str | Path | None = None) -> pd.DataFrame:
     """360 ability per employee × dimension: employee_id, review_period, dimension, score,
     relations (see :func:`perfkit.scorecard.ability_dimensions`)."""
-    from perfkit.catalog import find_params
     from perfkit.data.store import connect
+    from perfkit.metrics.catalog import find_params
     from perfkit.scorecard import ability_dimensions, load_scorecard
 
     spec = load_scorecard(find_params(params)).ability
@@ -191,8 +191,8 @@ def conduct_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     without incidents), bonus_standard (元: pay.yaml ``bonus`` — by level for the positions paid by
     pay.yaml, else ``bonus.by_position``; NaN when there is none) and bonus (= bonus_standard ×
     conduct_score %; for 客户经理 the 奖金 of :func:`perfkit.pay.pay`)."""
-    from perfkit.catalog import find_params
     from perfkit.data.store import connect
+    from perfkit.metrics.catalog import find_params
     from perfkit.pay import FILE_NAME as PAY_FILE
     from perfkit.pay import bonus_standards, load_pay
     from perfkit.scorecard import conduct_scores, deduction_bonus, incident_rows, load_scorecard
@@ -217,8 +217,8 @@ def conduct_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
 def incident_frame(store, month: str, params: str | Path | None = None) -> pd.DataFrame:
     """The incidents behind :func:`conduct_frame`: employee_id, branch_id, incident_id,
     incident_date, rule_code, rule_name, points (as counted), note."""
-    from perfkit.catalog import find_params
     from perfkit.data.store import connect
+    from perfkit.metrics.catalog import find_params
     from perfkit.scorecard import incident_rows, load_scorecard
 
     spec = load_scorecard(find_params(params)).deductions

@@ -1,6 +1,6 @@
 """``perfkit check``: validate every parameters file and list the problems.
 
-check only *collects*: every rule lives in the loader that owns the file (perfkit.catalog for
+check only *collects*: every rule lives in the loader that owns the file (perfkit.metrics.catalog for
 indicators.yaml, measures/*.sql and tasks.yaml; perfkit.scorecard for scorecard.yaml; perfkit.data.mapping
 for import.yaml; perfkit.batch.config for run.yaml). Each loader's :class:`~perfkit.errors.SpecError`
 becomes a :class:`Problem` naming file, entry and field. The SQL of every measure file and task rule is
@@ -82,11 +82,11 @@ def _collect(problems: list[Problem], default_file: str, fn, *args: Any, **kw: A
 def _check_sql(params: Path, catalog, rules, problems: list[Problem]) -> None:
     """Run every measure file and task rule once on an empty store of the current schema."""
     from perfkit.data.store import create_schema
-    from perfkit.measures import measure_frame
-    from perfkit.tasks import task_frame
+    from perfkit.metrics.measures import measure_frame
+    from perfkit.metrics.tasks import task_frame
 
     con = duckdb.connect(":memory:")
-    quiet = logging.getLogger("perfkit.measures")
+    quiet = logging.getLogger("perfkit.metrics.measures")
     level = quiet.level
     quiet.setLevel(logging.WARNING)  # the probe computes nothing worth an INFO line per file
     try:
@@ -113,7 +113,7 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
     run.yaml, levels.yaml and pay.yaml when present, and the SQL of every measure and task rule
     against an empty store. With ``store`` the store is also opened and its schema version checked.
     """
-    from perfkit.catalog import load_catalog, load_task_rules
+    from perfkit.metrics.catalog import load_catalog, load_task_rules
     from perfkit.scorecard import _catalog_info, scorecard_problems
 
     params = Path(params)

@@ -142,7 +142,7 @@ def _report_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def cmd_indicators(args: argparse.Namespace) -> int:
-    from perfkit.indicators import indicators
+    from perfkit.metrics.indicators import indicators
 
     df = indicators(args.db, args.month, args.level, entity=args.entity, params=args.params)
     _write_frames({"indicators": _report_frame(df)}, args.format, args.out)
@@ -150,7 +150,7 @@ def cmd_indicators(args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    from perfkit.tasks import tasks
+    from perfkit.metrics.tasks import tasks
 
     df = tasks(args.db, args.month, level=args.level, entity=args.entity,
                indicator=args.indicator, params=args.params)
@@ -159,7 +159,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    from perfkit.tables import stat_tables
+    from perfkit.metrics.tables import stat_tables
 
     frames = stat_tables(args.db, args.month, args.level, entity=args.entity, params=args.params)
     if args.name:

@@ -58,6 +58,31 @@ class SpecError(PerfkitError):
     exit_code = 2
 
 
+def spec_error(file: str, entry: str, field: str | None, message: str) -> SpecError:
+    """A SpecError reading ``<file>: <entry>, field <field>: <message>``, with ``.entry``,
+    ``.field`` and ``.message`` set apart (``perfkit check`` lists them in columns). The form of the
+    files whose entries are nested sections (scorecard.yaml, appraisal.yaml)."""
+    text = f"{entry}" + (f", field {field}" if field else "") + f": {message}"
+    err = SpecError(text, file=file)
+    err.entry, err.field, err.message = entry, field, message
+    return err
+
+
+def loc_entry(loc: tuple) -> tuple[str, str | None]:
+    """(entry, field) of a pydantic error location in such a file: ``("families", "lost",
+    "indicators", 0, "weight")`` → ``("families.lost.indicators[0]", "weight")``; a top-level field
+    is entry ``(top)``."""
+    parts = [str(p) for p in loc]
+    if not parts:
+        return "(top)", None
+    if len(parts) == 1:
+        return "(top)", parts[0]
+    entry = parts[0]
+    for p in parts[1:-1]:
+        entry += f"[{p}]" if p.isdigit() else f".{p}"
+    return entry, parts[-1]
+
+
 class StoreError(PerfkitError):
     """The DuckDB store is missing, unreadable or of another schema version."""
 

@@ -26,7 +26,7 @@ For a month, every reviewed employee (``positions``, employed on the month's las
 * **each condition** with its value, threshold, unit, met/unmet and a note (the large-assets
   alternative for effective clients; the "either" between the two monthly flow conditions).
 
-Standards use the measures (:func:`perfkit.measures.cached_measure_frame`): 托管资产 = Σ month-end
+Standards use the measures (:func:`perfkit.metrics.measures.cached_measure_frame`): 托管资产 = Σ month-end
 assets (``assets_end``), 有效户 = ``effective_clients`` (so it follows the 有效户 settings of
 indicators.yaml), 月均净增有效户 = (有效户 at the window's end − the month before the window) ÷ months,
 月均净增资产 = Σ ``net_inflow`` ÷ months, 创收 = Σ ``commission``. A window reaching before the store's
@@ -398,10 +398,10 @@ def level_review(
     scores by employee id, when the caller has them (needed for ``promotion.min_composite``; else
     :func:`perfkit.scorecard.scores` is called).
     """
-    from perfkit.catalog import load_catalog
     from perfkit.data.store import connect
     from perfkit.data.store import months as store_months
-    from perfkit.measures import cached_measure_frame
+    from perfkit.metrics.catalog import load_catalog
+    from perfkit.metrics.measures import cached_measure_frame
     from perfkit.scorecard import _cacheable, _check_month
 
     _check_month(month)

@@ -251,10 +251,10 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path = "p
     docstring and :func:`pay_frame` for the columns). ``entity``: an employee id or a branch id.
     ``composite``: the month's composite scores by employee id when the caller already has them
     (a report that scored the month); else :func:`perfkit.scorecard.scores` is called."""
-    from perfkit.catalog import load_catalog
     from perfkit.data.store import connect
     from perfkit.data.store import months as store_months
-    from perfkit.measures import cached_measure_frame
+    from perfkit.metrics.catalog import load_catalog
+    from perfkit.metrics.measures import cached_measure_frame
     from perfkit.scorecard import _cacheable, _check_month, conduct_scores, load_scorecard, scores
 
     _check_month(month)

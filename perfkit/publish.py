@@ -375,10 +375,10 @@ def publish(
     the previous version are stored with it. Errors (SpecError for the arguments, RequestError
     for the state of the month) leave the store unchanged; so does any failure while writing
     (one transaction)."""
-    from perfkit.catalog import find_params
     from perfkit.data.store import default_db, open_store, store_fingerprint
     from perfkit.digest import perfkit_fingerprint
-    from perfkit.indicators import check_month
+    from perfkit.metrics.catalog import find_params
+    from perfkit.metrics.months import check_month
     from perfkit.snapshot import fingerprint
 
     say = progress or log.info

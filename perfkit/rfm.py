@@ -100,8 +100,8 @@ def rfm_clients(store, month: str, params: str | Path | None = None) -> pd.DataF
     trade_days_avg, months (in the window), r_level, f_level, m_level, rfm_class, service."""
     from perfkit.advisor import window_months
     from perfkit.appraisal import load_appraisal
-    from perfkit.catalog import find_params
     from perfkit.data.store import connect
+    from perfkit.metrics.catalog import find_params
 
     spec = load_appraisal(find_params(params)).rfm
     months = window_months(month, spec.window_months)

@@ -189,9 +189,9 @@ def _weights_sum_ok(total: float) -> bool:
 
 
 def _catalog_info(params: str | Path) -> dict[str, dict[str, Any]] | None:
-    """id → {name, family, higher_is_better, ratio, unit} from perfkit.catalog, or None if absent."""
+    """id → {name, family, higher_is_better, ratio, unit} from perfkit.metrics.catalog, or None if absent."""
     try:
-        from perfkit.catalog import load_catalog
+        from perfkit.metrics.catalog import load_catalog
     except ImportError:
         return None
     cat = load_catalog(params)
@@ -214,7 +214,7 @@ def _read_yaml(path: Path) -> Any:
     if not path.exists():
         raise spec_error(str(path), "(file)", None, "file not found")
     try:
-        # the libyaml safe loader, as perfkit.catalog: this file is read several times per report
+        # the libyaml safe loader, as perfkit.metrics.catalog: this file is read several times per report
         return yaml.load(path.read_text(encoding="utf-8"),  # noqa: S506 - a safe loader
                          Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -226,7 +226,7 @@ def scorecard_problems(
 ) -> tuple[Scorecard | None, list[SpecError]]:
     """Validate scorecard.yaml; return (model or None, every problem found).
 
-    ``catalog`` (id → info) defaults to :func:`perfkit.catalog.load_catalog` of the same folder; if the
+    ``catalog`` (id → info) defaults to :func:`perfkit.metrics.catalog.load_catalog` of the same folder; if the
     catalog itself is broken, indicator ids are not checked (``perfkit check`` reports the catalog).
     """
     path = Path(params) / FILE_NAME
@@ -407,7 +407,7 @@ def _active_employees(con, month: str) -> pd.DataFrame:
 
 def _company_id() -> str:
     try:
-        from perfkit import indicators as _ind
+        from perfkit.metrics import indicators as _ind
 
         return str(getattr(_ind, "COMPANY_ID", "company"))
     except ImportError:
@@ -566,7 +566,7 @@ def family_labels(params: str | Path = "parameters") -> dict[str, str]:
     Chinese family name (潜在客户 …), else the id. Labels the ``score_<family>`` columns."""
     sc = load_scorecard(params)
     try:
-        from perfkit.catalog import load_catalog
+        from perfkit.metrics.catalog import load_catalog
 
         names = dict(load_catalog(params).families)
     except (ImportError, SpecError):
@@ -807,7 +807,7 @@ def _peer_groups(con, level: str, month: str, sc: Scorecard) -> pd.DataFrame:
 def _score_month(con, month: str, level: str, sc: Scorecard, params, source=None) -> _Month:
     """Scored indicators of one month. ``source`` (the store path, when the caller got one) lets
     :func:`indicators` use its measure cache; ``con`` serves everything else."""
-    from perfkit.indicators import indicators
+    from perfkit.metrics.indicators import indicators
 
     ind = indicators(source if source is not None else con, month, level, params=params, history=1)
     catalog = _catalog_info(params) or {}

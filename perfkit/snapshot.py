@@ -126,7 +126,7 @@ _SHARED: dict[str, Any] = {}
 
 def _indicators(level: str) -> Producer:
     def produce(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
-        from perfkit.indicators import indicators
+        from perfkit.metrics.indicators import indicators
 
         return indicators(store, month, level, params=params)
 
@@ -148,19 +148,19 @@ def _employee_scorecard(store: StoreLike, month: str, params: Path) -> dict[str,
 
 
 def _tasks(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
-    from perfkit.tasks import tasks
+    from perfkit.metrics.tasks import tasks
 
     return tasks(store, month, level="company", params=params)  # masked
 
 
 def _company_tables(store: StoreLike, month: str, params: Path) -> dict[str, pd.DataFrame]:
-    from perfkit.tables import stat_tables
+    from perfkit.metrics.tables import stat_tables
 
     return stat_tables(store, month, "company", params=params)
 
 
 def _branch_tables(store: StoreLike, month: str, params: Path) -> dict[str, pd.DataFrame]:
-    from perfkit.tables import branch_stat_tables
+    from perfkit.metrics.tables import branch_stat_tables
 
     return branch_stat_tables(store, month, params=params)
 
@@ -372,9 +372,9 @@ def build(
     parameters folder are removed afterwards.
     ``progress`` receives one line per frame.
     """
-    from perfkit.catalog import find_params
     from perfkit.data.store import connect, default_db
-    from perfkit.indicators import check_month
+    from perfkit.metrics.catalog import find_params
+    from perfkit.metrics.months import check_month
     from perfkit.publish import latest_publication
 
     params = Path(find_params(params)).resolve()
@@ -508,7 +508,7 @@ class DirectSource:
 
     def indicators(self, level: str, *, entity: str | None = None,
                    branch: str | None = None) -> pd.DataFrame:
-        from perfkit.indicators import indicators
+        from perfkit.metrics.indicators import indicators
 
         return indicators(self.db, self.month, level, entity=entity, branch=branch,
                           params=self.params)
@@ -524,12 +524,12 @@ class DirectSource:
         return scorecard(self.db, self.month, level, entity=entity, params=self.params)
 
     def tasks(self, level: str, *, entity: str) -> pd.DataFrame:
-        from perfkit.tasks import tasks
+        from perfkit.metrics.tasks import tasks
 
         return tasks(self.db, self.month, level=level, entity=entity, params=self.params)
 
     def stat_tables(self, level: str, *, entity: str | None = None) -> dict[str, pd.DataFrame]:
-        from perfkit.tables import stat_tables
+        from perfkit.metrics.tables import stat_tables
 
         return stat_tables(self.db, self.month, level, entity=entity, params=self.params)
 

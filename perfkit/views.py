@@ -23,12 +23,12 @@ import pandas as pd
 
 from perfkit import appraisal_views, charts
 from perfkit.appraisal import load_appraisal
-from perfkit.catalog import Catalog, find_params, load_catalog
 from perfkit.charts import DASH, format_number
 from perfkit.data.store import StoreLike, default_db
 from perfkit.errors import RequestError
+from perfkit.metrics.catalog import Catalog, find_params, load_catalog
+from perfkit.metrics.tasks import rows_behind
 from perfkit.snapshot import source
-from perfkit.tasks import rows_behind
 from perfkit.widgets import Html, Page, as_widget, csv_download, drilldown, tabs, text
 from perfkit.widgets import table as table_widget
 

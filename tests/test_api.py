@@ -2,8 +2,8 @@ import pytest
 
 import perfkit
 import perfkit.check
-import perfkit.indicators
-import perfkit.tasks  # noqa: F401 - importing the submodules must not shadow the functions
+import perfkit.metrics.indicators
+import perfkit.metrics.tasks  # noqa: F401 - importing the submodules must not shadow the functions
 
 
 def test_public_api_resolves():
@@ -11,7 +11,7 @@ def test_public_api_resolves():
         assert getattr(perfkit, name) is not None, name
     for name in ("indicators", "tasks", "check"):
         assert callable(getattr(perfkit, name)), name
-    assert perfkit.indicators.__module__ == "perfkit.indicators"
+    assert perfkit.indicators.__module__ == "perfkit.metrics.indicators"
     assert perfkit.generate_demo.__name__ == "generate"
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from perfkit.catalog import Catalog, load_catalog, load_task_rules, render_sql
 from perfkit.errors import SpecError
-from perfkit.measures import measure_frame
+from perfkit.metrics.catalog import Catalog, load_catalog, load_task_rules, render_sql
+from perfkit.metrics.measures import measure_frame
 
 
 def test_shipped_catalog_loads(params_dir):
@@ -140,7 +140,7 @@ def test_settings_are_substituted_as_sql_literals():
 
 
 def test_threshold_setting_changes_effective_clients(params, tiny_store):
-    from perfkit.indicators import indicators
+    from perfkit.metrics.indicators import indicators
 
     text = (params / "indicators.yaml").read_text(encoding="utf-8")
     (params / "indicators.yaml").write_text(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from perfkit.cli import main
-from perfkit.indicators import indicators
+from perfkit.metrics.indicators import indicators
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from perfkit.catalog import load_catalog
 from perfkit.data.store import create_store, open_store
-from perfkit.effective import describe, effective_settings
 from perfkit.errors import SpecError
-from perfkit.indicators import indicators
-from perfkit.measures import measure_frame
+from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.effective import describe, effective_settings
+from perfkit.metrics.indicators import indicators
+from perfkit.metrics.measures import measure_frame
 
 MONTHS = ["2026-08", "2026-09", "2026-10"]
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perfkit.catalog import load_catalog
 from perfkit.errors import RequestError
-from perfkit.indicators import (
+from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.indicators import (
     aggregate_measures,
     indicator_values,
     indicators,

@@ -9,10 +9,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from perfkit.catalog import load_catalog
 from perfkit.data.store import open_store
 from perfkit.errors import SpecError
-from perfkit.measures import measure_frame
+from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.measures import measure_frame
 
 MONTHS = ["2026-09", "2026-10"]
 
@@ -22,7 +22,7 @@ def frame_and_log(store, catalog, threads: int, caplog) -> tuple[pd.DataFrame, l
     try:
         con.execute(f"SET threads = {threads}")
         caplog.clear()
-        with caplog.at_level(logging.DEBUG, logger="perfkit.measures"):
+        with caplog.at_level(logging.DEBUG, logger="perfkit.metrics.measures"):
             frame = measure_frame(con, MONTHS, catalog)
         return frame, [r.getMessage() for r in caplog.records if "second connection" in r.getMessage()]
     finally:

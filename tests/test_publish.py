@@ -19,7 +19,7 @@ from perfkit import snapshot as snap_mod
 from perfkit.cli import main
 from perfkit.data.store import store_fingerprint
 from perfkit.errors import RequestError, SpecError
-from perfkit.indicators import indicators
+from perfkit.metrics.indicators import indicators
 from perfkit.publish import PublishedSnapshot, changes, latest, publish, version, versions
 from perfkit.snapshot import MANIFEST, Snapshot, build
 from perfkit.views import BranchReport, CompanyReport, EmployeeReport

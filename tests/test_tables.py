@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from perfkit.errors import RequestError
-from perfkit.indicators import indicators
-from perfkit.tables import stat_tables
+from perfkit.metrics.indicators import indicators
+from perfkit.metrics.tables import stat_tables
 
 TITLES = ["潜在客户情况统计表", "现有客户情况统计表", "客户资料完成情况统计表", "流失客户情况统计表",
           "常态化工作情况统计表"]

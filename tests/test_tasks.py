@@ -10,10 +10,10 @@ import shutil
 import pandas as pd
 import pytest
 
-from perfkit.catalog import load_catalog
 from perfkit.errors import RequestError, SpecError
-from perfkit.indicators import indicators
-from perfkit.tasks import STATUSES, mask_id, mask_phone, tasks
+from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.indicators import indicators
+from perfkit.metrics.tasks import STATUSES, mask_id, mask_phone, tasks
 
 # Every task listed for 2026-10: (rule, client, employee, status, due in Oct), by hand.
 EXPECTED_OCT = {
@@ -254,8 +254,8 @@ BEHIND = {
 
 @pytest.mark.parametrize("month", ["2026-08", "2026-09", "2026-10"])
 def test_task_list_behind_each_indicator_has_exactly_the_counted_rows(tiny_store, month):
-    from perfkit.catalog import load_catalog
-    from perfkit.indicators import indicators
+    from perfkit.metrics.catalog import load_catalog
+    from perfkit.metrics.indicators import indicators
 
     catalog = load_catalog()
     backed = {i.id for i in catalog.indicators if i.task}

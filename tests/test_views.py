@@ -601,7 +601,7 @@ def hostile(store: Path, truth: dict[str, Any],
     """A copy of the store (and parameters) with markup in a branch, employee, client and task rule
     name; the branch and employee reports that show them rendered."""
     from perfkit.batch import run
-    from perfkit.tasks import tasks
+    from perfkit.metrics.tasks import tasks
 
     root = tmp_path_factory.mktemp("hostile")
     db = root / "hostile.duckdb"

@@ -22,9 +22,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from perfkit.catalog import ALL_TASKS, SqlDate, TaskRules, load_catalog, render_sql
 from perfkit.data.store import StoreLike, connect
 from perfkit.errors import RequestError, SpecError
+from perfkit.metrics.catalog import ALL_TASKS, SqlDate, TaskRules, load_catalog, render_sql
+from perfkit.metrics.months import check_month, create_report_months, drop_temp, window_start
 
 log = logging.getLogger(__name__)
 
@@ -275,8 +276,6 @@ def task_frame(
 ) -> pd.DataFrame:
     """The raw (unmasked, unlabelled) task rows of ``months``: month, rule_id, client_id,
     employee_id, created_on, due_on, done_on, status, due_in_month."""
-    from perfkit.measures import create_report_months, drop_temp, window_start
-
     create_report_months(con, months)
     try:
         start = window_start(con)
@@ -322,8 +321,6 @@ def tasks(
     due_in_month (True when the task counts in the month's due-based indicators). An empty list
     is an empty frame with these columns.
     """
-    from perfkit.indicators import check_month
-
     catalog = load_catalog(params)
     rules = catalog.tasks
     if rules is None:
@@ -345,8 +342,6 @@ def tasks(
     with connect(store) as con:
         check_month(con, month)
         _check_entity(con, level, entity)
-        from perfkit.measures import create_report_months, drop_temp, window_start
-
         create_report_months(con, [month])
         try:
             start = window_start(con)

@@ -18,43 +18,25 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from perfkit.catalog import Catalog, load_catalog
 from perfkit.data.store import StoreLike, connect
-from perfkit.data.store import months as store_months
 from perfkit.errors import RequestError
-from perfkit.measures import cached_measure_frame, measure_frame
+from perfkit.metrics.catalog import Catalog, load_catalog
+from perfkit.metrics.entities import (
+    COMPANY_ID,
+    COMPANY_NAME,
+    check_level,
+    employed,
+    employees_frame,
+)
+from perfkit.metrics.measures import cached_measure_frame, measure_frame
+from perfkit.metrics.months import check_month, previous_month
+from perfkit.metrics.targets import targets
 
 log = logging.getLogger(__name__)
-
-LEVELS = ("company", "branch", "employee")
-COMPANY_ID = "company"
-COMPANY_NAME = "全公司"
 
 VALUE_COLUMNS = [
     "level", "entity_id", "parent_id", "month", "indicator_id", "numerator", "denominator", "value",
 ]
-
-
-# ── requests ────────────────────────────────────────────────────────────────────────────────────
-
-
-def check_month(con: duckdb.DuckDBPyConnection, month: str) -> list[str]:
-    """The store's months; RequestError naming ``month`` and the available range if it is absent."""
-    available = store_months(con)
-    if month not in available:
-        span = f"{available[0]} … {available[-1]}" if available else "none (the store is empty)"
-        raise RequestError(f"month {month} is not in the data; available months: {span}")
-    return available
-
-
-def check_level(level: str) -> None:
-    if level not in LEVELS:
-        raise RequestError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
-
-
-def previous_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    return f"{y - 1}-12" if m == 1 else f"{y}-{m - 1:02d}"
 
 
 # ── rollup (pure functions, tested by property) ─────────────────────────────────────────────────
@@ -113,14 +95,6 @@ def values_from_measures(agg: pd.DataFrame, catalog: Catalog, level: str) -> pd.
     return pd.concat(parts, ignore_index=True)[VALUE_COLUMNS]
 
 
-def employees_frame(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    return con.execute(
-        "SELECT e.employee_id, e.employee_name, e.branch_id, b.branch_name, e.position, e.level, "
-        "e.hire_date, e.leave_date FROM employees AS e LEFT JOIN branches AS b USING (branch_id) "
-        "ORDER BY e.employee_id"
-    ).df()
-
-
 def indicator_values(
     con: duckdb.DuckDBPyConnection,
     months: list[str],
@@ -134,7 +108,7 @@ def indicator_values(
     Long frame with columns level, entity_id, parent_id, month, indicator_id, numerator,
     denominator, value (value NaN on a zero denominator). Employee level lists every employee of the
     employees table (0 / NaN where he has no data). Pass ``frame`` (from
-    :func:`perfkit.measures.measure_frame`) to reuse measures already computed.
+    :func:`perfkit.metrics.measures.measure_frame`) to reuse measures already computed.
     """
     check_level(level)
     if frame is None:
@@ -143,21 +117,6 @@ def indicator_values(
         frame = frame[frame["month"].isin(months)]
     agg = aggregate_measures(frame, employees_frame(con), level)
     return values_from_measures(agg, catalog, level)
-
-
-# ── targets (optional, from the scorecard) ──────────────────────────────────────────────────────
-
-
-def _targets(con: duckdb.DuckDBPyConnection, month: str, level: str, params: str | Path) -> pd.DataFrame | None:
-    """Targets from ``perfkit.scorecard.targets`` when that module and scorecard.yaml exist."""
-    if not (Path(params) / "scorecard.yaml").exists():
-        return None
-    try:
-        from perfkit.scorecard import targets
-    except ImportError:
-        return None
-    df = targets(con, month, level, params)
-    return df[["entity_id", "indicator_id", "target"]]
 
 
 # ── the public API ──────────────────────────────────────────────────────────────────────────────
@@ -202,7 +161,9 @@ def indicators(
         values = indicator_values(con, frame_months, level, catalog, frame=frame)
         if level == "employee":
             values = _blank_absent(values, people, frame, frame_months)
-        targets = _targets(con, month, level, params)
+        # targets of scorecard.yaml (:mod:`perfkit.metrics.targets`); none without that file
+        goals = (targets(con, month, level, params) if (Path(params) / "scorecard.yaml").exists()
+                 else None)
 
     cur = values[values["month"] == month].drop(columns="month")
     before = values.loc[values["month"] == prev, ["entity_id", "indicator_id", "value"]]
@@ -233,8 +194,8 @@ def indicators(
     )
     cur = cur.merge(hist_lists, on=["entity_id", "indicator_id"], how="left")
 
-    if targets is not None:
-        cur = cur.merge(targets, on=["entity_id", "indicator_id"], how="left")
+    if goals is not None:
+        cur = cur.merge(goals, on=["entity_id", "indicator_id"], how="left")
     else:
         cur["target"] = np.nan
 
@@ -303,12 +264,7 @@ def _present_employees(
     people: pd.DataFrame, frame: pd.DataFrame, month: str, entity: str | None
 ) -> set[str]:
     """Employees employed at some time in ``month``, with any data in it, or asked for by id."""
-    start = pd.Timestamp(f"{month}-01")
-    end = start + pd.offsets.MonthEnd(0)
-    hired = pd.to_datetime(people["hire_date"]) <= end
-    left = pd.to_datetime(people["leave_date"])
-    employed = people.loc[hired & (left.isna() | (left >= start)), "employee_id"]
     m = frame[frame["month"] == month]
     measures = m.drop(columns=["employee_id", "month"])
     active = m.loc[(measures != 0).any(axis=1), "employee_id"]
-    return set(employed) | set(active) | ({entity} if entity else set())
+    return employed(people, month) | set(active) | ({entity} if entity else set())

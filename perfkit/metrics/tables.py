@@ -4,7 +4,7 @@
 ``entity=<branch_id>``: one row per employee of that branch (客户经理统计) plus a 合计 row (the
 branch). Every ratio is Σnumerator / Σdenominator of the row's grain (the 合计 row of a company
 table equals the company indicator value), computed from the same measures and task list as
-:func:`perfkit.indicators.indicators`; a zero denominator is NaN (shown as “—”).
+:func:`perfkit.metrics.indicators.indicators`; a zero denominator is NaN (shown as “—”).
 Money columns are in 万元 or 元 as their header says; rates in %.
 """
 
@@ -15,17 +15,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from perfkit.catalog import Catalog, load_catalog
 from perfkit.data.store import StoreLike, connect
 from perfkit.errors import RequestError, SpecError
-from perfkit.indicators import (
-    aggregate_measures,
-    check_month,
-    employees_frame,
-    ratio,
-)
-from perfkit.measures import cached_measure_frame
-from perfkit.tasks import task_frame
+from perfkit.metrics.catalog import Catalog, load_catalog
+from perfkit.metrics.entities import employed, employees_frame
+from perfkit.metrics.indicators import aggregate_measures, ratio
+from perfkit.metrics.measures import cached_measure_frame
+from perfkit.metrics.months import check_month
+from perfkit.metrics.tasks import task_frame
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +94,10 @@ def _column(agg: pd.DataFrame, catalog: Catalog, kind: str, key: str, scale: flo
         if key not in agg.columns:
             raise SpecError(f"statistical tables need measure {key!r}", file="parameters/measures")
         return agg[key] * scale
-    ind = next((i for i in catalog.indicators if i.id == key), None)
-    if ind is None:
-        raise SpecError(f"statistical tables need indicator {key!r}", file=catalog.path)
+    try:
+        ind = catalog.indicator(key)
+    except RequestError:
+        raise SpecError(f"statistical tables need indicator {key!r}", file=catalog.path) from None
     return ratio(agg[ind.numerator], agg[ind.denominator] if ind.denominator else None, ind.scale)
 
 
@@ -194,7 +192,7 @@ def _shown_employees(rows: pd.DataFrame, people: pd.DataFrame, month: str,
                      branch: str | None) -> pd.DataFrame:
     """Employee rows with any non-zero figure or employed during the month."""
     return rows[(rows.drop(columns=["entity_id", "parent_id", "month"]) != 0).any(axis=1)
-                | rows["entity_id"].isin(_employed(people, month, branch))]
+                | rows["entity_id"].isin(employed(people, month, branch))]
 
 
 def _assemble(catalog: Catalog, rows_level: str, rows: pd.DataFrame, names: dict[str, str],
@@ -212,17 +210,6 @@ def _assemble(catalog: Catalog, rows_level: str, rows: pd.DataFrame, names: dict
             parts.append(body)
         out[title] = pd.concat(parts, ignore_index=True)
     return out
-
-
-def _employed(people: pd.DataFrame, month: str, branch: str | None) -> set[str]:
-    start = pd.Timestamp(f"{month}-01")
-    end = start + pd.offsets.MonthEnd(0)
-    ok = (pd.to_datetime(people["hire_date"]) <= end) & (
-        pd.to_datetime(people["leave_date"]).isna() | (pd.to_datetime(people["leave_date"]) >= start)
-    )
-    if branch is not None:
-        ok &= people["branch_id"] == branch
-    return set(people.loc[ok, "employee_id"])
 
 
 def _routine_counts(tl: pd.DataFrame | None, rules) -> pd.DataFrame:

@@ -28,48 +28,19 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from perfkit.catalog import Catalog, MeasureFile, render_sql
 from perfkit.data.store import StoreLike, default_db
 from perfkit.errors import SpecError
+from perfkit.metrics.catalog import Catalog, MeasureFile, render_sql
+from perfkit.metrics.months import (
+    REPORT_MONTHS,
+    TASK_LIST,
+    create_report_months,
+    drop_temp,
+    window_start,
+)
+from perfkit.metrics.tasks import create_task_list, failing_rule
 
 log = logging.getLogger(__name__)
-
-REPORT_MONTHS = "report_months"
-TASK_LIST = "task_list"
-
-
-def create_report_months(con: duckdb.DuckDBPyConnection, months: list[str]) -> None:
-    """(Re)create the temporary table ``report_months`` holding ``months`` ('YYYY-MM').
-
-    Also turns DuckDB's progress bar off on ``con`` (it would print into notebooks and reports).
-    """
-    con.execute("SET enable_progress_bar = false")
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE {REPORT_MONTHS} AS
-        SELECT month,
-               CAST(month || '-01' AS DATE)                                     AS month_start,
-               CAST(last_day(CAST(month || '-01' AS DATE)) AS DATE)             AS month_end,
-               CAST(date_trunc('quarter', CAST(month || '-01' AS DATE)) AS DATE) AS quarter_start,
-               CAST(date_trunc('quarter', CAST(month || '-01' AS DATE))
-                    + INTERVAL 3 MONTH - INTERVAL 1 DAY AS DATE)                AS quarter_end,
-               CAST(substr(month, 1, 4) AS INTEGER) * 12
-                 + CAST(substr(month, 6, 2) AS INTEGER) - 1                     AS month_idx
-        FROM (SELECT unnest(?::VARCHAR[]) AS month)
-        """,
-        [sorted(set(months))],
-    )
-
-
-def drop_temp(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the temporary tables perfkit created on ``con``."""
-    kind = con.execute(
-        "SELECT table_type FROM information_schema.tables WHERE table_schema = 'main' "
-        "AND table_catalog = 'temp' AND table_name = ?", [TASK_LIST]).fetchone()
-    if kind is not None:
-        con.execute(f"DROP {'VIEW' if kind[0] == 'VIEW' else 'TABLE'} temp.{TASK_LIST}")
-    con.execute(f"DROP TABLE IF EXISTS temp.{REPORT_MONTHS}")
-
 
 def _run_file(con: duckdb.DuckDBPyConnection, mf: MeasureFile, catalog: Catalog) -> pd.DataFrame:
     sql = render_sql(mf.sql, catalog.settings, file=mf.path)
@@ -77,8 +48,6 @@ def _run_file(con: duckdb.DuckDBPyConnection, mf: MeasureFile, catalog: Catalog)
         df = con.execute(sql).df()
     except duckdb.Error as exc:
         if TASK_LIST in mf.sql and catalog.tasks is not None:  # the task rules run inside this query
-            from perfkit.tasks import failing_rule
-
             rule_error = failing_rule(con, catalog.tasks, window_start(con))
             if rule_error is not None:
                 raise rule_error from None
@@ -106,16 +75,8 @@ def _run_file(con: duckdb.DuckDBPyConnection, mf: MeasureFile, catalog: Catalog)
     return df
 
 
-def window_start(con: duckdb.DuckDBPyConnection) -> str | None:
-    """First day ('YYYY-MM-01') of the first month with snapshots, or None for an empty store."""
-    first = con.execute("SELECT min(month) FROM client_months").fetchone()[0]
-    return f"{first}-01" if first else None
-
-
 def _create_task_list(con: duckdb.DuckDBPyConnection, catalog: Catalog) -> None:
     """The ``task_list`` view on ``con`` when a measure file reads it."""
-    from perfkit.tasks import create_task_list
-
     if catalog.tasks is not None and any(TASK_LIST in f.sql for f in catalog.measure_files):
         create_task_list(con, catalog.tasks, window_start(con))
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from perfkit.data.schema import PURPOSES
-from perfkit.errors import SpecError
+from perfkit.errors import RequestError, SpecError
 from perfkit.files import read_yaml
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,14 @@ MEASURE_LINE = re.compile(r"^--\s*measure:\s*([A-Za-z_][A-Za-z0-9_]*)\s*:\s*(.*)
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _by_id(items: tuple[Any, ...], wanted: str, kind: str) -> Any:
+    """The item of ``items`` whose ``id`` is ``wanted``; RequestError listing the known ids."""
+    for item in items:
+        if item.id == wanted:
+            return item
+    raise RequestError(f"unknown {kind} {wanted!r}; known: {', '.join(i.id for i in items)}")
 
 
 TASK_STATUSES = ("已完成", "逾期完成", "未完成", "进行中")
@@ -92,14 +100,7 @@ class Catalog(_Frozen):
 
     def indicator(self, indicator_id: str) -> Indicator:
         """The indicator ``indicator_id``; the error lists the known ids."""
-        for ind in self.indicators:
-            if ind.id == indicator_id:
-                return ind
-        from perfkit.errors import RequestError
-
-        raise RequestError(
-            f"unknown indicator {indicator_id!r}; known: {', '.join(i.id for i in self.indicators)}"
-        )
+        return _by_id(self.indicators, indicator_id, "indicator")
 
     def indicators_by_rule(self) -> dict[str, list[Indicator]]:
         """Task rule id → the indicators whose value its tasks back (``task: all`` backs every
@@ -159,14 +160,8 @@ class TaskRules(_Frozen):
     rules: tuple[TaskRule, ...]
 
     def rule(self, rule_id: str) -> TaskRule:
-        for r in self.rules:
-            if r.id == rule_id:
-                return r
-        from perfkit.errors import RequestError
-
-        raise RequestError(
-            f"unknown task rule {rule_id!r}; known: {', '.join(r.id for r in self.rules)}"
-        )
+        """The task rule ``rule_id``; the error lists the known ids."""
+        return _by_id(self.rules, rule_id, "task rule")
 
     @property
     def ids(self) -> list[str]:
@@ -324,7 +319,7 @@ def load_catalog(params: str | Path = "parameters") -> Catalog:
     families = data.get("families") or {}
     if not isinstance(settings, dict) or not isinstance(families, dict) or not families:
         raise SpecError("'settings' and 'families' must be mappings", file=str(path))
-    from perfkit.effective import describe, effective_settings
+    from perfkit.metrics.effective import describe, effective_settings
 
     settings = effective_settings(settings, str(path))  # the 有效户 definition, defaults filled
     shown = {**settings, "effective_rule": describe(settings)}  # for ${effective_rule} in descriptions
