@@ -24,13 +24,14 @@ __version__ = "0.1.0"
 # Bound eagerly: several share their module's name (perfkit.metrics.indicators, perfkit.metrics.tasks,
 # perfkit.check), and binding the function after the submodule is loaded keeps
 # ``perfkit.indicators(...)`` a function whatever is imported later.
+from perfkit.appraisal.scorecard import breakdown, scores
+from perfkit.appraisal.spec import load_scorecard  # noqa: E402
 from perfkit.check import check  # noqa: E402
 from perfkit.data.store import create_store, open_store  # noqa: E402
 from perfkit.metrics.catalog import load_catalog  # noqa: E402
 from perfkit.metrics.indicators import indicators  # noqa: E402
 from perfkit.metrics.tables import stat_tables  # noqa: E402
 from perfkit.metrics.tasks import tasks  # noqa: E402
-from perfkit.scorecard import breakdown, load_scorecard, scores  # noqa: E402
 
 _EXPORTS = {
     "import_paths": "perfkit.data.importer",

@@ -11,10 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from perfkit.advisor import ACTIONS, NO_VERDICT
-from perfkit.appraisal import AppraisalSpec
+from perfkit.appraisal.advisor import ACTIONS, NO_VERDICT
+from perfkit.appraisal.options import CLASSES, AppraisalSpec
 from perfkit.charts import DASH, format_number
-from perfkit.rfm import CLASSES
 from perfkit.widgets import Page, as_widget, drilldown, tabs, text
 from perfkit.widgets import table as table_widget
 
@@ -161,7 +160,7 @@ def service_text(cls: str, services: dict[str, str]) -> str:
 
 
 def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> Page:
-    from perfkit.rfm import summarise
+    from perfkit.appraisal.rfm import summarise
 
     if clients.empty:
         return text("本月无在册客户。", css_class="perfkit-note")

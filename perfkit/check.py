@@ -113,8 +113,8 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
     run.yaml, levels.yaml and pay.yaml when present, and the SQL of every measure and task rule
     against an empty store. With ``store`` the store is also opened and its schema version checked.
     """
+    from perfkit.appraisal.spec import catalog_info, scorecard_problems
     from perfkit.metrics.catalog import load_catalog, load_task_rules
-    from perfkit.scorecard import _catalog_info, scorecard_problems
 
     params = Path(params)
     problems: list[Problem] = []
@@ -125,7 +125,7 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
     catalog = _collect(problems, str(params / "indicators.yaml"), load_catalog, params)
     info = None
     if catalog is not None:
-        info = _collect(problems, str(params / "indicators.yaml"), _catalog_info, params)
+        info = _collect(problems, str(params / "indicators.yaml"), catalog_info, params)
     if info is not None:
         _, sc_problems = scorecard_problems(params, info)
     else:
@@ -135,7 +135,7 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
         if p not in problems:
             problems.append(p)
 
-    from perfkit.appraisal import appraisal_problems
+    from perfkit.appraisal.options import appraisal_problems
 
     for err in appraisal_problems(params)[1]:
         p = problem_from_error(err, str(params / "appraisal.yaml"))
@@ -154,12 +154,14 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
         else:
             _collect(problems, str(params / "run.yaml"), load_run_config, params)
 
-    for name, module, loader in (("levels.yaml", "perfkit.levels", "load_levels"),
-                                 ("pay.yaml", "perfkit.pay", "load_pay")):
-        if (params / name).exists():
-            import importlib
+    from perfkit.appraisal.level_rules import FILE_NAME as LEVELS_FILE
+    from perfkit.appraisal.level_rules import load_levels
+    from perfkit.appraisal.pay_rules import FILE_NAME as PAY_FILE
+    from perfkit.appraisal.pay_rules import load_pay
 
-            _collect(problems, str(params / name), getattr(importlib.import_module(module), loader), params)
+    for name, loader in ((LEVELS_FILE, load_levels), (PAY_FILE, load_pay)):
+        if (params / name).exists():
+            _collect(problems, str(params / name), loader, params)
 
     _check_sql(params, catalog, rules, problems)
 
@@ -175,10 +177,10 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
 
 def _scorecard_without_catalog(params: Path) -> tuple[None, list[SpecError]]:
     """Scorecard problems when the catalog is broken: structure only, indicator ids unchecked."""
-    from perfkit.scorecard import FILE_NAME, _read_yaml, validate_scorecard
+    from perfkit.appraisal.spec import FILE_NAME, read_sections_file, validate_scorecard
 
     try:
-        raw = _read_yaml(params / FILE_NAME)
+        raw = read_sections_file(params / FILE_NAME)
     except SpecError as exc:
         return None, [exc]
     _, errs = validate_scorecard(raw, None, file=str(params / FILE_NAME))

@@ -171,7 +171,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_scores(args: argparse.Namespace) -> int:
-    from perfkit.scorecard import breakdown, scores
+    from perfkit.appraisal.scorecard import breakdown, scores
 
     if args.breakdown:
         df = breakdown(args.db, args.month, args.level, entity=args.entity, params=args.params)
@@ -182,7 +182,7 @@ def cmd_scores(args: argparse.Namespace) -> int:
 
 
 def cmd_levels(args: argparse.Namespace) -> int:
-    from perfkit.levels import level_review
+    from perfkit.appraisal.levels import level_review
 
     summary, conditions = level_review(args.db, args.month, entity=args.entity, params=args.params)
     frames = {"levels": summary}
@@ -193,7 +193,7 @@ def cmd_levels(args: argparse.Namespace) -> int:
 
 
 def cmd_pay(args: argparse.Namespace) -> int:
-    from perfkit.pay import pay
+    from perfkit.appraisal.pay import pay
 
     _write_frames({"pay": pay(args.db, args.month, entity=args.entity, params=args.params)},
                   args.format, args.out)

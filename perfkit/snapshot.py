@@ -134,13 +134,13 @@ def _indicators(level: str) -> Producer:
 
 
 def _branch_scores(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
-    from perfkit.scorecard import scores
+    from perfkit.appraisal.scorecard import scores
 
     return scores(store, month, "branch", params=params)
 
 
 def _employee_scorecard(store: StoreLike, month: str, params: Path) -> dict[str, pd.DataFrame]:
-    from perfkit.scorecard import scorecard
+    from perfkit.appraisal.scorecard import scorecard
 
     s, bd = scorecard(store, month, "employee", params=params)
     _SHARED[f"composite {month} {params}"] = s.set_index("entity_id")["composite"]
@@ -180,7 +180,7 @@ register("stat_tables.branch", _branch_tables, scope=("branch_id",))
 # and employee; a column added here only to scope a frame is dropped again when it is read
 
 def _level_review(store: StoreLike, month: str, params: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    from perfkit.levels import level_review
+    from perfkit.appraisal.levels import level_review
 
     key = f"levels {month} {params}"
     if key not in _SHARED:  # with the composite scores the reports pass (scorecard.employee's)
@@ -200,14 +200,14 @@ def _level_conditions(store: StoreLike, month: str, params: Path) -> pd.DataFram
 
 
 def _pay(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
-    from perfkit.pay import pay
+    from perfkit.appraisal.pay import pay
 
     return pay(store, month, params=params, composite=_SHARED.get(f"composite {month} {params}"))
 
 
 def _appraisal(name: str, add_branch: bool = False) -> Producer:
     def produce(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
-        from perfkit.appraisal import frame
+        from perfkit.appraisal.frames import frame
         from perfkit.data.store import connect
 
         df = frame(name)(store, month, params)
@@ -514,12 +514,12 @@ class DirectSource:
                           params=self.params)
 
     def scores(self, level: str) -> pd.DataFrame:
-        from perfkit.scorecard import scores
+        from perfkit.appraisal.scorecard import scores
 
         return scores(self.db, self.month, level, params=self.params)
 
     def scorecard(self, level: str, *, entity: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from perfkit.scorecard import scorecard
+        from perfkit.appraisal.scorecard import scorecard
 
         return scorecard(self.db, self.month, level, entity=entity, params=self.params)
 
@@ -537,7 +537,7 @@ class DirectSource:
                conditions: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(summary, conditions) of the level review; ``entity``: an employee or a branch.
         ``conditions=False``: the summary only (the conditions frame comes back empty)."""
-        from perfkit.levels import CONDITION_COLUMNS, level_review
+        from perfkit.appraisal.levels import CONDITION_COLUMNS, level_review
 
         summary, cond = level_review(self.db, self.month, entity=entity, params=self.params,
                                      composite=composite)
@@ -545,15 +545,15 @@ class DirectSource:
 
     def pay(self, *, entity: str | None = None, composite: pd.Series | None = None) -> pd.DataFrame:
         """Pay and bonus per employee; ``entity``: an employee or a branch."""
-        from perfkit.pay import pay
+        from perfkit.appraisal.pay import pay
 
         return pay(self.db, self.month, entity=entity, params=self.params, composite=composite)
 
     def appraisal(self, name: str, *, employee: str | None = None,
                   branch: str | None = None) -> pd.DataFrame:
-        """Appraisal frame ``name`` (:data:`perfkit.appraisal.FRAMES`), restricted to the rows of
+        """Appraisal frame ``name`` (:data:`perfkit.appraisal.frames.FRAMES`), restricted to the rows of
         ``employee`` / ``branch`` when the frame has that column."""
-        from perfkit.appraisal import frame
+        from perfkit.appraisal.frames import frame
 
         df = frame(name)(self.db, self.month, self.params)
         for col, value in (("employee_id", employee), ("branch_id", branch)):
@@ -636,7 +636,7 @@ class SnapshotSource:
 
     def levels(self, *, entity: str | None = None, composite: pd.Series | None = None,
                conditions: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-        from perfkit.levels import CONDITION_COLUMNS
+        from perfkit.appraisal.levels import CONDITION_COLUMNS
 
         if not self._has("levels.summary") and self.publication is None:
             return self.direct.levels(entity=entity, composite=composite, conditions=conditions)

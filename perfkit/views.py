@@ -22,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from perfkit import appraisal_views, charts
-from perfkit.appraisal import load_appraisal
+from perfkit.appraisal.options import load_appraisal
 from perfkit.charts import DASH, format_number
 from perfkit.data.store import StoreLike, default_db
 from perfkit.errors import RequestError
@@ -474,7 +474,7 @@ class EmployeeReport(_Report):
     def appraisal(self) -> Page:
         """考核方法: his ability score, deductions and bonus with the incidents behind them, his
         risk-adjusted figures with the action level, his clients by RFM class with the service."""
-        from perfkit.scorecard import load_scorecard
+        from perfkit.appraisal.spec import load_scorecard
 
         spec = load_appraisal(self.params)
         d = appraisal_views.employee_frames(self.data, self.employee_id, spec)
@@ -514,7 +514,7 @@ class EmployeeReport(_Report):
 
     def pay_and_bonus(self) -> Page:
         """绩效工资, 提成工资 and 奖金 of the month, each with its formula and inputs."""
-        from perfkit.pay import load_pay
+        from perfkit.appraisal.pay_rules import load_pay
 
         positions = load_pay(self.params).positions
         if self.data.publication is None and not self._paid(positions):
@@ -536,7 +536,7 @@ class EmployeeReport(_Report):
         return as_widget(parts)
 
     def _reviewed(self) -> bool:
-        from perfkit.levels import load_levels
+        from perfkit.appraisal.level_rules import load_levels
 
         return self._paid(load_levels(self.params).positions)
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from perfkit import advisor as A
+from perfkit.appraisal import advisor as A
 from perfkit.errors import SpecError
 
 PARAMS = Path(__file__).resolve().parents[1] / "parameters"

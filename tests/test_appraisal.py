@@ -8,10 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from perfkit import appraisal
+from perfkit.appraisal import ability, deductions, frames, options
+from perfkit.appraisal.ability import relation_weighted
+from perfkit.appraisal.deductions import deduction_bonus
+from perfkit.appraisal.pay import pay
+from perfkit.appraisal.pay_rules import load_pay
+from perfkit.appraisal.spec import AbilitySpec, DeductionSpec
 from perfkit.errors import SpecError
-from perfkit.pay import load_pay, pay
-from perfkit.scorecard import AbilitySpec, DeductionSpec, deduction_bonus, relation_weighted
 
 PARAMS = Path(__file__).resolve().parents[1] / "parameters"
 
@@ -38,12 +41,12 @@ def test_360_relation_weights_renormalise_over_present_relations():
 
 
 def test_ability_frames_on_the_tiny_store(tiny_store):
-    ab = appraisal.ability_frame(tiny_store, "2026-10", PARAMS).set_index("employee_id")
+    ab = ability.ability_frame(tiny_store, "2026-10", PARAMS).set_index("employee_id")
     # E1: self 85 (10) and peer 80 (20) → 81.67; E2 superior only; E4 has no reviews
     assert ab.loc["E1", "ability_score"] == pytest.approx((85 * 10 + 80 * 20) / 30)
     assert ab.loc["E2", "ability_score"] == 75 and ab.loc["E1", "review_period"] == "2026H1"
     assert pd.isna(ab.loc["E4", "ability_score"])
-    dims = appraisal.ability_dimension_frame(tiny_store, "2026-10", PARAMS)
+    dims = ability.ability_dimension_frame(tiny_store, "2026-10", PARAMS)
     assert dims[["employee_id", "dimension", "score"]].values.tolist() == [
         ["E1", "专业能力", pytest.approx(81.6666667)], ["E2", "服务态度", 75.0],
         ["E3", "问题解决", 90.0]]
@@ -63,14 +66,14 @@ def test_deduction_floor_and_bonus():
 
 
 def test_conduct_frame_with_incidents_and_floor(tiny_store, tmp_path):
-    cf = appraisal.conduct_frame(tiny_store, "2026-10", PARAMS).set_index("employee_id")
+    cf = deductions.conduct_frame(tiny_store, "2026-10", PARAMS).set_index("employee_id")
     assert cf.loc["E2", ["incidents", "deduction_points", "conduct_score"]].tolist() == [1, 5, 95]
     assert cf.loc["E2", "bonus"] == pytest.approx(1000 * 0.95)      # 客户经理 初级: pay.yaml 1,000
     assert cf.loc["E1", "conduct_score"] == 100 and cf.loc["E1", "bonus"] == 1500   # 中级
     # the same figure as the 奖金 of perfkit pay: one standard, one formula
     paid = pay(tiny_store, "2026-10", params=PARAMS).set_index("employee_id")
     assert cf.loc[paid.index, "bonus"].tolist() == paid["bonus"].tolist()
-    inc = appraisal.incident_frame(tiny_store, "2026-10", PARAMS)
+    inc = deductions.incident_frame(tiny_store, "2026-10", PARAMS)
     assert inc[["employee_id", "branch_id", "rule_code", "rule_name", "points"]].values.tolist() == [
         ["E2", "B01", "C01", "一般投诉", 5.0]]
     # a rule worth 100 points hits the floor of 70: bonus = 70 % of the standard
@@ -80,33 +83,33 @@ def test_conduct_frame_with_incidents_and_floor(tiny_store, tmp_path):
     sc.write_text(sc.read_text(encoding="utf-8").replace("C01: {name: 一般投诉, points: 5}",
                                                          "C01: {name: 一般投诉, points: 100}"),
                   encoding="utf-8")
-    cf = appraisal.conduct_frame(tiny_store, "2026-10", params).set_index("employee_id")
+    cf = deductions.conduct_frame(tiny_store, "2026-10", params).set_index("employee_id")
     assert cf.loc["E2", "deduction_points"] == 100 and cf.loc["E2", "conduct_score"] == 70
     assert cf.loc["E2", "bonus"] == pytest.approx(700)               # 70 % of 1,000
 
 
 def test_appraisal_yaml_defaults_and_switches(tmp_path):
-    spec = appraisal.load_appraisal(PARAMS)
-    assert all(spec.enabled(s) for s in appraisal.SECTIONS)
+    spec = options.load_appraisal(PARAMS)
+    assert all(spec.enabled(s) for s in options.SECTIONS)
     assert spec.advisor.gamma == 2 and spec.advisor.min_months == 12
     empty = tmp_path / "p"
     empty.mkdir()
-    assert appraisal.load_appraisal(empty) == appraisal.AppraisalSpec()   # no file: defaults
+    assert options.load_appraisal(empty) == options.AppraisalSpec()   # no file: defaults
     (empty / "appraisal.yaml").write_text("sections: {rfm: false}\n", encoding="utf-8")
-    got = appraisal.load_appraisal(empty)
+    got = options.load_appraisal(empty)
     assert not got.enabled("rfm") and got.enabled("advisor")
     (empty / "appraisal.yaml").write_text("advisor: {gamma: -1}\n", encoding="utf-8")
     with pytest.raises(SpecError, match=r"appraisal.yaml: advisor, field gamma: Input should "
                                         r"be greater than or equal to 0"):
-        appraisal.load_appraisal(empty)
+        options.load_appraisal(empty)
 
 
 def test_frame_registry(tiny_store):
-    assert appraisal.frame("conduct") is appraisal.conduct_frame
+    assert frames.frame("conduct") is deductions.conduct_frame
     with pytest.raises(SpecError, match="unknown appraisal frame 'bonus'; known: ability, "
                                         "ability_dimensions, conduct"):
-        appraisal.frame("bonus")
+        frames.frame("bonus")
     # every frame answers for all entities at once
-    for name in appraisal.FRAMES:
-        df = appraisal.frame(name)(tiny_store, "2026-10", PARAMS)
+    for name in frames.FRAMES:
+        df = frames.frame(name)(tiny_store, "2026-10", PARAMS)
         assert isinstance(df, pd.DataFrame), name

@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from perfkit import derive
-from perfkit import weights as W
+from perfkit.appraisal import derive
+from perfkit.appraisal import weights as W
+from perfkit.appraisal.spec import validate_scorecard
 from perfkit.errors import SpecError
-from perfkit.scorecard import validate_scorecard
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = ROOT / "parameters"

@@ -9,8 +9,9 @@ import shutil
 import pandas as pd
 import pytest
 
+from perfkit.appraisal.level_rules import load_levels
+from perfkit.appraisal.levels import level_review, review
 from perfkit.errors import SpecError
-from perfkit.levels import level_review, load_levels, review
 
 MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
 W = 10000.0  # 1万元

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from perfkit import methods
+from perfkit.appraisal import methods
 from perfkit.errors import SpecError
 
 NAN = float("nan")

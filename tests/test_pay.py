@@ -8,8 +8,9 @@ import shutil
 import pandas as pd
 import pytest
 
+from perfkit.appraisal.pay import pay, pay_frame
+from perfkit.appraisal.pay_rules import load_pay
 from perfkit.errors import SpecError
-from perfkit.pay import load_pay, pay, pay_frame
 
 
 @pytest.fixture(scope="module")
@@ -89,9 +90,9 @@ def test_no_composite_no_performance_pay(rules):
 
 
 def test_store_and_cli(tiny_store, params_dir, tmp_path, capsys):
+    from perfkit.appraisal.scorecard import scores
     from perfkit.check import check
     from perfkit.cli import main
-    from perfkit.scorecard import scores
 
     df = pay(tiny_store, "2026-10").set_index("employee_id")
     assert list(df.index) == ["E1", "E2", "E3", "E4"]

@@ -307,8 +307,8 @@ def test_diff_ignores_floating_point_noise_and_lists_real_changes() -> None:
 
 def test_the_batch_index_shows_the_published_scores(published: dict[str, Any], params_dir: Path,
                                                     tmp_path: Path) -> None:
+    from perfkit.appraisal.scorecard import scores
     from perfkit.batch.index import load_scores
-    from perfkit.scorecard import scores
 
     frozen = published["revised"]["company"].data.scores("employee")   # v2, read before the change
     db = _copy(published["db"], tmp_path)

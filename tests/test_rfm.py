@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from perfkit import rfm
-from perfkit.rfm import RFMSpec
+from perfkit.appraisal import rfm
+from perfkit.appraisal.options import RFMSpec
 
 PARAMS = Path(__file__).resolve().parents[1] / "parameters"
 SPEC = RFMSpec(return_high=0.01, trade_days_high=2, vip_assets=5_000_000, core_assets=500_000)

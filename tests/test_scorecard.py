@@ -10,26 +10,20 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from perfkit.errors import RequestError, SpecError
-from perfkit.scorecard import (
+from perfkit.appraisal.ability import ability_scores, latest_review_period
+from perfkit.appraisal.deductions import conduct_scores
+from perfkit.appraisal.grades import assign_stars, grade_of
+from perfkit.appraisal.scorecard import breakdown, combine, scores
+from perfkit.appraisal.scoring import family_scores, kpi_from_points, score_indicators
+from perfkit.appraisal.spec import (
     AbilitySpec,
     DeductionSpec,
     GradeBand,
-    ability_scores,
-    assign_stars,
-    breakdown,
-    combine,
-    conduct_scores,
-    family_scores,
-    grade_of,
-    kpi_from_points,
-    latest_review_period,
     load_scorecard,
-    score_indicators,
-    scores,
-    targets,
     validate_scorecard,
 )
+from perfkit.errors import RequestError, SpecError
+from perfkit.metrics.targets import targets
 
 PARAMS = Path(__file__).resolve().parents[1] / "parameters"
 NAN = float("nan")
@@ -467,7 +461,7 @@ def test_first_month_has_no_previous_composite(tiny_store):
 
 
 def test_family_labels_come_from_the_catalog():
-    from perfkit.scorecard import family_labels
+    from perfkit.appraisal.spec import family_labels
 
     assert family_labels(PARAMS) == {"potential": "潜在客户", "existing": "现有客户",
                                      "lost": "流失客户", "daily": "员工日常工作"}

@@ -110,8 +110,8 @@ def _forbid_computation(monkeypatch: pytest.MonkeyPatch) -> None:
     def boom(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a report recomputed month data")
 
-    for mod, name in (("metrics.indicators", "indicators"), ("scorecard", "scorecard"),
-                      ("scorecard", "scores"), ("metrics.tasks", "tasks"),
+    for mod, name in (("metrics.indicators", "indicators"), ("appraisal.scorecard", "scorecard"),
+                      ("appraisal.scorecard", "scores"), ("metrics.tasks", "tasks"),
                       ("metrics.tables", "stat_tables"), ("metrics.measures", "measure_frame"),
                       ("metrics.measures", "cached_measure_frame")):
         monkeypatch.setattr(import_module(f"perfkit.{mod}"), name, boom)

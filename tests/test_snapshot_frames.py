@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from test_snapshot import visible_text
 
-from perfkit import appraisal
+from perfkit.appraisal import frames
 from perfkit.snapshot import APPRAISAL_SCOPES, DirectSource, Snapshot, SnapshotSource, build
 from perfkit.views import BranchReport, CompanyReport, EmployeeReport
 
@@ -82,7 +82,7 @@ def test_snapshot_slices_equal_the_direct_computation(store: Path, params_dir: P
         _same(a[0], b[0], ["employee_id"], f"levels summary {entity}")
         _same(a[1], b[1], ["employee_id"], f"levels conditions {entity}")
         _same(direct.pay(entity=entity), sliced.pay(entity=entity), ["employee_id"], f"pay {entity}")
-    for name in appraisal.FRAMES:
+    for name in frames.FRAMES:
         everything = direct.appraisal(name)
         keys = [c for c in everything.columns
                 if c.endswith("_id") or c in ("rfm_class", "dimension")]
@@ -113,9 +113,9 @@ def test_sections_read_the_snapshot_without_recomputing(
     def boom(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("a report recomputed month data")
 
-    monkeypatch.setattr(import_module("perfkit.levels"), "level_review", boom)
-    monkeypatch.setattr(import_module("perfkit.pay"), "pay", boom)
-    monkeypatch.setattr(appraisal, "FRAMES", {n: boom for n in appraisal.FRAMES})
+    monkeypatch.setattr(import_module("perfkit.appraisal.levels"), "level_review", boom)
+    monkeypatch.setattr(import_module("perfkit.appraisal.pay"), "pay", boom)
+    monkeypatch.setattr(frames, "FRAMES", {n: boom for n in frames.FRAMES})
     with pytest.raises(AssertionError, match="recomputed"):  # the guard works on the direct path
         getattr(direct, sections[-1])()
     for s in sections:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from perfkit import weights as W
+from perfkit.appraisal import weights as W
 from perfkit.errors import SpecError
 
 

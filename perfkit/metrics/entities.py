@@ -59,3 +59,9 @@ def active_employees(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame
            ORDER BY e.employee_id""",
         [last, first],
     ).df()
+
+
+def staff(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
+    """:func:`active_employees` as the appraisal frames list them: employee_id, employee_name,
+    branch_id, position."""
+    return active_employees(con, month)[["employee_id", "employee_name", "branch_id", "position"]]

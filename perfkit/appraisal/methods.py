@@ -10,7 +10,7 @@ the peer group of each entity (only :class:`Percentile` uses it).
 
 Missing data: a NaN value — or, for methods that need a target, a NaN target — gives a NaN score.
 The scorecard then leaves that indicator out for that entity and renormalises the remaining weights
-(see :mod:`perfkit.scorecard`, ``missing: renormalise``), or counts it as 0 points (``missing: zero``).
+(see :mod:`perfkit.appraisal.scoring`, ``missing: renormalise``), or counts it as 0 points (``missing: zero``).
 Methods never raise on data; a bad *parameter* raises :class:`~perfkit.errors.SpecError` naming the
 method class, the parameter, the allowed values and the bad value.
 

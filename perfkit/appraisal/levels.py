@@ -38,164 +38,35 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from perfkit.data.schema import LEVELS as SCHEMA_LEVELS
-from perfkit.data.schema import POSITIONS, REGION_CLASSES
-from perfkit.errors import RequestError, SpecError
-from perfkit.files import read_yaml
+from perfkit.appraisal.level_rules import LevelRules, Threshold, load_levels
+from perfkit.appraisal.scorecard import scores
+from perfkit.data.store import connect
+from perfkit.errors import RequestError
+from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.measures import cached_measure_frame
+from perfkit.metrics.months import check_month, check_month_format
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "levels.yaml"
 
 MAINTAIN, PROMOTE, DEMOTE, PROBATION_FAIL, BELOW_LOWEST = "维持", "晋级", "降级", "试用期未达标", "未达维持标准"
+
+
 CHECK_PROBATION, CHECK_MAINTAIN, CHECK_PROMOTION = "试用期标准", "维持标准", "晋级标准"
 
-Threshold = float | dict[str, float]
+
 SUMMARY_COLUMNS = ["employee_id", "employee_name", "branch_id", "branch_name", "region_class", "level",
                    "level_since", "months_at_level", "status", "review_month", "next_review",
                    "recommendation", "recommended_level", "maintain_met", "promotion_met", "probation_met",
                    "reason"]
+
+
 CONDITION_COLUMNS = ["employee_id", "check", "standard_level", "period", "condition", "value", "threshold",
                      "unit", "value_text", "threshold_text", "met", "note"]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _check_threshold(v: Any) -> Any:
-    if isinstance(v, dict):
-        unknown = [k for k in v if k not in REGION_CLASSES]
-        if unknown:
-            raise ValueError(f"unknown region class {unknown[0]!r}; known: {', '.join(REGION_CLASSES)}")
-        missing = [k for k in REGION_CLASSES if k not in v]
-        if missing:
-            raise ValueError(f"missing region class {missing[0]!r} (give all of {', '.join(REGION_CLASSES)} "
-                             "or one number)")
-        if any(x < 0 for x in v.values()):
-            raise ValueError("thresholds must be ≥ 0")
-    elif v is not None and v < 0:
-        raise ValueError("thresholds must be ≥ 0")
-    return v
-
-
-class LargeAssets(_Model):
-    """The large-assets alternative: above ``assets`` 托管资产 the effective-client threshold is lower."""
-
-    assets: Threshold
-    effective_clients: Threshold
-
-    _v = field_validator("assets", "effective_clients")(_check_threshold)
-
-
-class Standard(_Model):
-    """A level's maintain standard (维持标准); all conditions at once, the two flows either-or."""
-
-    assets: Threshold
-    effective_clients: Threshold
-    large_assets: LargeAssets | None = None
-    net_new_effective_clients: Threshold | None = None
-    net_new_assets: Threshold | None = None
-
-    _v = field_validator("assets", "effective_clients", "net_new_effective_clients",
-                         "net_new_assets")(_check_threshold)
-
-    @model_validator(mode="after")
-    def _one_flow(self) -> Standard:
-        if self.net_new_effective_clients is None and self.net_new_assets is None:
-            raise ValueError("give net_new_effective_clients or net_new_assets (or both)")
-        return self
-
-
-class Review(_Model):
-    months: tuple[int, ...] = Field(min_length=1)
-    window_months: int = Field(ge=1)
-
-    @field_validator("months")
-    @classmethod
-    def _months(cls, v: tuple[int, ...]) -> tuple[int, ...]:
-        if any(m < 1 or m > 12 for m in v):
-            raise ValueError("review months are calendar months 1–12")
-        return tuple(sorted(set(v)))
-
-
-class Promotion(_Model):
-    min_months_at_level: int = Field(ge=0)
-    consecutive_quarters: int = Field(ge=1)
-    min_composite: float | None = Field(default=None, ge=0, le=100)
-
-
-class ProbationStandard(_Model):
-    new_effective_clients: Threshold | None = None
-    new_net_assets: Threshold | None = None
-    revenue: Threshold | None = None
-
-    _v = field_validator("new_effective_clients", "new_net_assets", "revenue")(_check_threshold)
-
-
-class Probation(_Model):
-    months: int = Field(ge=1)
-    standard: ProbationStandard
-
-
-class LevelRules(_Model):
-    """parameters/levels.yaml."""
-
-    levels: tuple[str, ...] = Field(min_length=1)
-    positions: tuple[str, ...] = Field(min_length=1)
-    review: Review
-    promotion: Promotion
-    probation: Probation
-    standards: dict[str, Standard]
-
-    @model_validator(mode="after")
-    def _consistent(self) -> LevelRules:
-        bad = [x for x in self.levels if x not in SCHEMA_LEVELS]
-        if bad:
-            raise ValueError(f"levels: unknown level {bad[0]!r}; the store knows {', '.join(SCHEMA_LEVELS)}")
-        if len(set(self.levels)) != len(self.levels):
-            raise ValueError("levels: a level is listed twice")
-        bad = [x for x in self.positions if x not in POSITIONS]
-        if bad:
-            raise ValueError(f"positions: unknown position {bad[0]!r}; known: {', '.join(POSITIONS)}")
-        missing = [x for x in self.levels if x not in self.standards]
-        if missing:
-            raise ValueError(f"standards: no maintain standard for level {missing[0]!r}")
-        extra = [x for x in self.standards if x not in self.levels]
-        if extra:
-            raise ValueError(f"standards: {extra[0]!r} is not one of levels ({', '.join(self.levels)})")
-        return self
-
-
-def load_levels(params: str | Path = "parameters") -> LevelRules:
-    """Load and check ``<params>/levels.yaml``; a problem is a SpecError naming file, entry and field."""
-    path = Path(params) / FILE_NAME
-    raw = read_yaml(path)
-    try:
-        return LevelRules.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"]]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field"
-        if not loc and ": " in msg:  # a whole-file rule: "levels: …" names its entry
-            entry, msg = msg.split(": ", 1)
-            raise SpecError(msg, file=str(path), entry=entry) from None
-        # drop pydantic's union branch names (float / dict[str,float]) from the location
-        loc = [p for p in loc if p not in ("float", "dict[str,float]", "function-after[_one_flow(), Standard]")]
-        entry = ".".join(loc[:-1]) or (loc[0] if loc else None)
-        field = loc[-1] if len(loc) > 1 else None
-        raise SpecError(msg, file=str(path), entry=entry, field=field) from None
-
-
-# ── computing ─────────────────────────────────────────────────────────────────────────────────────
 
 
 def _resolve(th: Threshold | None, region: pd.Series) -> pd.Series:
@@ -396,15 +267,9 @@ def level_review(
 
     ``entity``: an employee id or a branch id (its employees). ``composite``: the month's composite
     scores by employee id, when the caller has them (needed for ``promotion.min_composite``; else
-    :func:`perfkit.scorecard.scores` is called).
+    :func:`perfkit.appraisal.scorecard.scores` is called).
     """
-    from perfkit.data.store import connect
-    from perfkit.data.store import months as store_months
-    from perfkit.metrics.catalog import load_catalog
-    from perfkit.metrics.measures import cached_measure_frame
-    from perfkit.scorecard import _cacheable, _check_month
-
-    _check_month(month)
+    check_month_format(month)
     rules = load_levels(params)
     catalog = load_catalog(params)
     m_idx = _midx(month)
@@ -412,22 +277,17 @@ def level_review(
     span = max(rules.review.window_months, 3 * rules.promotion.consecutive_quarters + (m_idx - q_end),
                rules.probation.months)
     with connect(store) as con:
-        have = store_months(con)
-        if month not in have:
-            raise RequestError(f"no client data for month {month}; the store has "
-                               f"{have[0] + ' … ' + have[-1] if have else 'no months'}")
+        have = check_month(con, month)
         first = max(_midx(have[0]), m_idx - span)
         wanted = [m for m in have if first <= _midx(m) <= m_idx]
         emp = _reviewed(con, month, rules)
-        frame = cached_measure_frame(_cacheable(store) or con, con, wanted, catalog)
+        frame = cached_measure_frame(store if store is not None else con, con, wanted, catalog)
     if entity is not None:
         sel = (emp.index == entity) | (emp["branch_id"] == entity)
         if not sel.any():
             raise RequestError(f"unknown entity {entity!r}: not a reviewed employee nor a branch with one")
         emp = emp[sel]
     if rules.promotion.min_composite is not None and composite is None:
-        from perfkit.scorecard import scores
-
         composite = scores(store, month, "employee", params=params).set_index("entity_id")["composite"]
     return review(emp, frame, month, rules, first=_mlabel(first), composite=composite)
 

@@ -21,7 +21,7 @@ Evaluations:
 * :func:`jensen_alpha` and :func:`treynor_mazuy` — regressions of excess returns on the market's
   excess return (numpy least squares) with t and p values (:func:`t_pvalue`, Student's t through
   the regularised incomplete beta function, no scipy), for risk-adjusted and market-timing
-  evaluation (see :mod:`perfkit.advisor`).
+  evaluation (see :mod:`perfkit.appraisal.advisor`).
 
 :func:`get` is the registry of weighting methods by name (``ahp``, ``fuzzy_consistent``, ``expert``).
 Bad input raises :class:`~perfkit.errors.SpecError` naming the function, the argument and the value.

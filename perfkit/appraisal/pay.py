@@ -4,7 +4,7 @@ Per employee (``positions``, employed during the month) and month, each figure w
 a formula in Chinese a manager can check by hand:
 
 * **绩效工资** = tier amount of his level × the month's composite score %
-  (:func:`perfkit.scorecard.scores`, composite 0–100, rounded to 0.1 as shown so that the formula
+  (:func:`perfkit.appraisal.scorecard.scores`, composite 0–100, rounded to 0.1 as shown so that the formula
   can be recomputed by hand); no composite → no amount ("—").
 * **提成工资** = (commission from his clients − level base − client cost) × level rate, where client
   cost = ``client_cost_per_account`` × his 在册客户 (accounts with a snapshot) in the month. A
@@ -13,7 +13,7 @@ a formula in Chinese a manager can check by hand:
   months in a row ending with the month raise ``demotion_flag`` (降一级). A month in which the
   employee was not employed breaks the run.
 * **奖金** = bonus standard of his level × conduct score % (百分制倒扣,
-  :func:`perfkit.scorecard.conduct_scores` with scorecard.yaml's window and floor).
+  :func:`perfkit.appraisal.deductions.conduct_scores` with scorecard.yaml's window and floor).
 
 The level of each month is the one on its last day in the ``levels`` table (else ``employees.level``).
 Commission and accounts come from the cached measures (one frame for all employees and months).
@@ -24,136 +24,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from perfkit.data.schema import LEVELS, POSITIONS
-from perfkit.errors import RequestError, SpecError
-from perfkit.files import read_yaml
+from perfkit.appraisal.deductions import conduct_scores
+from perfkit.appraisal.pay_rules import PayRules, load_pay
+from perfkit.appraisal.scorecard import scores
+from perfkit.appraisal.spec import load_scorecard
+from perfkit.data.schema import LEVELS
+from perfkit.data.store import connect
+from perfkit.errors import RequestError
+from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.measures import cached_measure_frame
+from perfkit.metrics.months import check_month, check_month_format
 
-FILE_NAME = "pay.yaml"
 NEGATIVE_LOOKBACK = 12  # months of history read to count a run of negative commission-share months
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-def _by_level(v: dict[str, float]) -> dict[str, float]:
-    unknown = [k for k in v if k not in LEVELS]
-    if unknown:
-        raise ValueError(f"unknown level {unknown[0]!r}; known: {', '.join(LEVELS)}")
-    missing = [k for k in LEVELS if k not in v]
-    if missing:
-        raise ValueError(f"missing level {missing[0]!r} (give every one of {', '.join(LEVELS)})")
-    if any(x < 0 for x in v.values()):
-        raise ValueError("amounts must be ≥ 0")
-    return v
-
-
-class Performance(_Model):
-    tiers: dict[str, float]
-    _v = field_validator("tiers")(_by_level)
-
-
-class CommissionShare(_Model):
-    base: dict[str, float]
-    rate: dict[str, float]
-    client_cost_per_account: float = Field(ge=0)
-    demotion_after_negative_months: int = Field(ge=1)
-    _v = field_validator("base", "rate")(_by_level)
-
-    @field_validator("rate")
-    @classmethod
-    def _percent(cls, v: dict[str, float]) -> dict[str, float]:
-        if any(x > 100 for x in v.values()):
-            raise ValueError("rates are percentages 0–100 (60 means 60 %)")
-        return v
-
-
-class Bonus(_Model):
-    """奖金标准 — the one bonus standard of perfkit (the appraisal's 绩效奖金 reads it too):
-    ``standard`` by level for the paid ``positions``; ``by_position`` for other positions."""
-
-    standard: dict[str, float]
-    by_position: dict[str, float] = Field(default_factory=dict)
-    _v = field_validator("standard")(_by_level)
-
-    @field_validator("by_position")
-    @classmethod
-    def _other_positions(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = [p for p in v if p not in POSITIONS]
-        if bad:
-            raise ValueError(f"unknown position {bad[0]!r}; known: {', '.join(POSITIONS)}")
-        if any(x < 0 for x in v.values()):
-            raise ValueError("amounts must be ≥ 0")
-        return v
-
-    def standard_for(self, position: str | None, level: str | None,
-                     paid: tuple[str, ...]) -> float | None:
-        """The bonus standard (元) of an employee: by level for the paid positions, else by
-        position; None when there is none."""
-        if position in paid:
-            v = self.standard.get(level or "")
-        else:
-            v = self.by_position.get(position or "")
-        return None if v is None else float(v)
-
-
-class PayRules(_Model):
-    positions: tuple[str, ...] = Field(min_length=1)
-    performance: Performance
-    commission_share: CommissionShare
-    bonus: Bonus
-
-    @field_validator("positions")
-    @classmethod
-    def _positions(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        bad = [p for p in v if p not in POSITIONS]
-        if bad:
-            raise ValueError(f"unknown position {bad[0]!r}; known: {', '.join(POSITIONS)}")
-        return v
-
-
-def bonus_standards(con, month: str, employees: pd.DataFrame, rules: PayRules | None) -> pd.Series:
-    """The bonus standard (元) of each employee (``employee_id``, ``position``) in ``month``: his
-    level's (levels table on the month's last day, else employees.level) for the paid positions,
-    else his position's (``bonus.by_position``); NaN without one or without pay.yaml (``None``)."""
-    if rules is None or employees.empty:
-        return pd.Series(float("nan"), index=employees.index)
-    levels = dict(con.execute(
-        """WITH e AS (SELECT employee_id, level, leave_date FROM employees),
-                d AS (SELECT CAST(last_day(CAST(? || '-01' AS DATE)) AS DATE) AS last_day)
-           SELECT e.employee_id, coalesce(l.level, e.level)
-           FROM e CROSS JOIN d
-           LEFT JOIN levels AS l ON l.employee_id = e.employee_id
-                AND l.start_date <= least(d.last_day, coalesce(e.leave_date, d.last_day))
-                AND (l.end_date IS NULL OR l.end_date >= least(d.last_day, coalesce(e.leave_date, d.last_day)))""",
-        [month]).fetchall())
-    return pd.Series([rules.bonus.standard_for(p, levels.get(e), rules.positions)
-                      for e, p in zip(employees["employee_id"], employees["position"], strict=True)],
-                     index=employees.index, dtype=float)
-
-
-def load_pay(params: str | Path = "parameters") -> PayRules:
-    """Load and check ``<params>/pay.yaml``; a problem is a SpecError naming file, entry and field."""
-    path = Path(params) / FILE_NAME
-    raw = read_yaml(path)
-    try:
-        rules = PayRules.model_validate(raw)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = [str(p) for p in err["loc"]]
-        msg = "unknown field" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-        raise SpecError(msg, file=str(path), entry=".".join(loc[:-1]) or None,
-                        field=loc[-1] if loc else None) from None
-    both = [p for p in rules.bonus.by_position if p in rules.positions]
-    if both:  # one standard per employee: by level or by position, never both
-        raise SpecError(f"{both[0]} is paid by level (positions); its bonus standard is "
-                        "bonus.standard", file=str(path), entry="bonus.by_position", field=both[0])
-    return rules
-
-
-# ── formatting ───────────────────────────────────────────────────────────────────────────────────
 
 
 def yuan(x: float) -> str:
@@ -169,9 +52,6 @@ def pct(x: float) -> str:
     if pd.isna(x):
         return "—"
     return f"{x:.1f}".removesuffix(".0") + "%"
-
-
-# ── computing ────────────────────────────────────────────────────────────────────────────────────
 
 
 def pay_frame(emp: pd.DataFrame, months: pd.DataFrame, rules: PayRules, month: str) -> pd.DataFrame:
@@ -250,23 +130,14 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path = "p
     """Performance pay, commission-share pay and bonus per employee for ``month`` (see the module
     docstring and :func:`pay_frame` for the columns). ``entity``: an employee id or a branch id.
     ``composite``: the month's composite scores by employee id when the caller already has them
-    (a report that scored the month); else :func:`perfkit.scorecard.scores` is called."""
-    from perfkit.data.store import connect
-    from perfkit.data.store import months as store_months
-    from perfkit.metrics.catalog import load_catalog
-    from perfkit.metrics.measures import cached_measure_frame
-    from perfkit.scorecard import _cacheable, _check_month, conduct_scores, load_scorecard, scores
-
-    _check_month(month)
+    (a report that scored the month); else :func:`perfkit.appraisal.scorecard.scores` is called."""
+    check_month_format(month)
     rules = load_pay(params)
     catalog = load_catalog(params)
     sc = load_scorecard(params)
     k = rules.commission_share.demotion_after_negative_months
     with connect(store) as con:
-        have = store_months(con)
-        if month not in have:
-            raise RequestError(f"no client data for month {month}; the store has "
-                               f"{have[0] + ' … ' + have[-1] if have else 'no months'}")
+        have = check_month(con, month)
         # enough months to count a negative run exactly (up to a year) and to see the flag's run
         wanted = have[max(0, have.index(month) - (max(k, NEGATIVE_LOOKBACK) - 1)): have.index(month) + 1]
         # who was employed in which month, and his level on its last day (levels table, else employees)
@@ -287,7 +158,7 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path = "p
                ORDER BY e.employee_id, b.month""",
             [wanted, list(rules.positions)],
         ).df()
-        frame = cached_measure_frame(_cacheable(store) or con, con, wanted, catalog)
+        frame = cached_measure_frame(store if store is not None else con, con, wanted, catalog)
         conduct = conduct_scores(con, month, sc.deductions).set_index("employee_id")
     staff = staff[staff["level"].isin(LEVELS)]
     if composite is None:
@@ -305,6 +176,3 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path = "p
     emp["conduct_score"] = emp["employee_id"].map(conduct["conduct_score"]).fillna(100.0)
     months = months[months["employee_id"].isin(emp["employee_id"])]
     return pay_frame(emp, months, rules, month)
-
-
-__all__ = ["bonus_standards", "load_pay", "pay", "pay_frame", "pct", "yuan"]

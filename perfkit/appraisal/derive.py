@@ -23,8 +23,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from perfkit import weights as W
+from perfkit.appraisal import weights as W
+from perfkit.appraisal.spec import catalog_info, validate_scorecard
 from perfkit.errors import SpecError
+from perfkit.files import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ def compare_methods(matrix: pd.DataFrame, experts: Sequence[Sequence[Any]] | Non
     """Weights by every method side by side (one row per item) and the AHP diagnostics.
 
     Columns: ahp, fuzzy_consistent (from :func:`saaty_to_fuzzy` of the same matrix, then
-    :func:`perfkit.weights.fuzzy_consistent_matrix` and weights with ``a``), expert (when
+    :func:`perfkit.appraisal.weights.fuzzy_consistent_matrix` and weights with ``a``), expert (when
     ``experts`` answers are given: experts × items, grades or numbers) and equal."""
     ahp = W.ahp_weights(matrix.to_numpy())
     r = W.fuzzy_consistent_matrix(saaty_to_fuzzy(matrix.to_numpy()))
@@ -143,7 +145,7 @@ def scorecard_snippet(params: str | Path, family: str, weights: Mapping[str, flo
     """The exact YAML of ``family`` under ``families:`` with the new weights, to paste over the
     family's block in parameters/scorecard.yaml."""
     path = Path(params) / "scorecard.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     new = set_family_weights(raw, family, weights, str(path))
     fam = new["families"][family]
     lines = [f"  {family}:"]
@@ -165,18 +167,16 @@ def write_scorecard(params: str | Path, family: str, weights: Mapping[str, float
                     out: str | Path) -> Path:
     """Write a whole scorecard YAML to ``out`` with ``family``'s weights replaced, after
     validating it like ``perfkit check`` would (the error names file, entry and field)."""
-    from perfkit.scorecard import _catalog_info, validate_scorecard
-
     path = Path(params) / "scorecard.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     new = set_family_weights(raw, family, weights, str(path))
-    _, problems = validate_scorecard(new, _catalog_info(params), file=str(out))
+    _, problems = validate_scorecard(new, catalog_info(params), file=str(out))
     if problems:
         raise problems[0]
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text("# written by perfkit.derive.write_scorecard (weights.ipynb)\n"
+    tmp.write_text("# written by perfkit.appraisal.derive.write_scorecard (weights.ipynb)\n"
                    + yaml.safe_dump(new, allow_unicode=True, sort_keys=False, width=100),
                    encoding="utf-8")
     tmp.replace(out)

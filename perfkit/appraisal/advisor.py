@@ -13,12 +13,12 @@ An employee is judged like a fund manager whose fund is the assets his clients h
 * **Excess returns** ``ER_t = r_t − rf_t`` and ``MR_t = m_t − rf_t`` against the ``market`` table
   (benchmark index return and risk-free rate per month), over the last ``window_months`` months.
 * **Jensen** ``ER = α + β·MR + ε`` and **Treynor–Mazuy** ``ER = a + b·MR + c·MR² + e`` (numpy least
-  squares, :mod:`perfkit.weights`), with t and two-sided p values.
+  squares, :mod:`perfkit.appraisal.weights`), with t and two-sided p values.
 * **MRAR(γ)** (Morningstar risk-adjusted return, annualised) = ``[(1/T) Σ (1 + ER_t)^(−γ)]^(−12/γ) − 1``;
   γ = 0 is the geometric mean ``exp(12 · mean ln(1 + ER_t)) − 1``. Default γ = 2.
 * **Rank band and stars** within the peer group (default position) by MRAR: the top ``top_share`` %
   (default 40 %, seed: A 级), the bottom ``bottom_share`` % (10 %, C 级), the rest B; stars by
-  forced distribution (:func:`perfkit.scorecard.assign_stars`, 10/22.5/35/22.5/10 %).
+  forced distribution (:func:`perfkit.appraisal.grades.assign_stars`, 10/22.5/35/22.5/10 %).
 * **Action level** (:func:`action_level`, seed 003's 绩效考核流程):
 
   ========  ======================================  ==========================================
@@ -51,33 +51,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
+from perfkit.appraisal.grades import assign_stars
+from perfkit.appraisal.options import AdvisorSpec, load_appraisal
+from perfkit.appraisal.spec import load_scorecard
+from perfkit.appraisal.weights import jensen_alpha, treynor_mazuy
+from perfkit.data.store import connect
 from perfkit.errors import SpecError
-from perfkit.weights import jensen_alpha, treynor_mazuy
+from perfkit.metrics.catalog import find_params
+from perfkit.metrics.entities import active_employees
 
 log = logging.getLogger(__name__)
 
 ACTIONS = ("奖励", "督导", "警告", "更换")
 NO_VERDICT = "历史不足"
 BANDS = ("A", "B", "C")
-PEER_COLUMNS = ("position", "level", "branch_id", "all")
-
-
-class AdvisorSpec(BaseModel):
-    """``advisor:`` of parameters/appraisal.yaml."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    window_months: int = Field(default=12, ge=3, le=120)
-    min_months: int = Field(default=12, ge=4, le=120)
-    peer_group: str = "position"
-    top_share: float = Field(default=40, gt=0, lt=100)
-    bottom_share: float = Field(default=10, gt=0, lt=100)
-    jensen_confidence: float = Field(default=0.975, gt=0.5, lt=1)
-    tm_confidence: float = Field(default=0.95, gt=0.5, lt=1)
-    gamma: float = Field(default=2.0, ge=0, le=10)
-    watch_months: int = Field(default=6, ge=0, le=24)
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,8 +142,6 @@ def evaluate(
     mrar, alpha, alpha_t, alpha_p, beta, beta_t, beta_p, tm_a, tm_a_t, tm_a_p, tm_b, tm_b_p, tm_c,
     tm_c_t, tm_c_p, r2, peer_group, band, rank, n_peers, stars, jensen_skill, tm_skill, action.
     """
-    from perfkit.scorecard import assign_stars
-
     wide = returns.pivot_table(index="employee_id", columns="month", values="ret", aggfunc="first")
     mk = market.set_index("month").reindex(wide.columns)
     keep = mk["index_return"].notna().to_numpy()
@@ -232,11 +218,6 @@ def advisor_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     watch period for 警告, else None). Parameters: ``advisor`` of appraisal.yaml; stars shares from
     scorecard.yaml.
     """
-    from perfkit.appraisal import load_appraisal
-    from perfkit.data.store import connect
-    from perfkit.metrics.catalog import find_params
-    from perfkit.scorecard import _active_employees, load_scorecard
-
     params = find_params(params)
     spec = load_appraisal(params).advisor
     shares = load_scorecard(params).stars.shares
@@ -245,7 +226,7 @@ def advisor_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
         rets = monthly_returns(con, months)
         market = con.execute("SELECT month, index_return, risk_free_rate FROM market "
                              "WHERE list_contains(?, month)", [months]).df()
-        meta = _active_employees(con, month)[["employee_id", "employee_name", "branch_id",
+        meta = active_employees(con, month)[["employee_id", "employee_name", "branch_id",
                                               "position", "level"]]
     meta["all"] = "all"
     rets = rets[rets["employee_id"].isin(set(meta["employee_id"]))]
@@ -270,8 +251,6 @@ def advisor_branch_frame(store, month: str, params: str | Path | None = None) ->
     employees (with clients), verdicts, one count column per action level (奖励 … 更换) and
     历史不足, client_assets, client_pnl, client_pnl_window, mean_mrar (mean over the branch's
     employees with a verdict)."""
-    from perfkit.data.store import connect
-
     emp = advisor_frame(store, month, params)
     with connect(store) as con:
         branches = con.execute("SELECT branch_id, branch_name FROM branches ORDER BY 1").df()

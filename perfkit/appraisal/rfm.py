@@ -21,11 +21,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+
+from perfkit.appraisal.advisor import window_months
+from perfkit.appraisal.options import CLASSES, RFMSpec, load_appraisal
+from perfkit.data.store import connect
+from perfkit.metrics.catalog import find_params
 
 log = logging.getLogger(__name__)
 
-CLASSES = ("自主决策类", "咨询依托类", "资产管理类")
 VALUE_LEVELS = ("VIP", "核心", "其它")
 
 #: (R high, F high) → class: 第五条 of the seed's rules.
@@ -35,26 +38,6 @@ CLASS_OF: dict[tuple[bool, bool], str] = {
     (False, True): "咨询依托类",
     (False, False): "资产管理类",
 }
-
-DEFAULT_SERVICES = {
-    "自主决策类": "综合性服务：提高忠诚度、降低流失率，稳定经纪业务收入",
-    "咨询依托类·R↑F↓": "投资咨询服务：提高交易频率，提升对公司的贡献度",
-    "咨询依托类·R↓F↑": "投资咨询服务：帮助提高投资回报率，增加对公司的依赖度",
-    "资产管理类": "资产管理类服务：提高投资回报率，同时增加公司价值",
-}
-
-
-class RFMSpec(BaseModel):
-    """``rfm:`` of parameters/appraisal.yaml."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    window_months: int = Field(default=12, ge=1, le=60)
-    return_high: float = Field(default=0.0, ge=-1, le=10)
-    trade_days_high: float = Field(default=2.0, ge=0, le=23)
-    vip_assets: float = Field(default=5_000_000, gt=0)
-    core_assets: float = Field(default=500_000, gt=0)
-    services: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_SERVICES))
 
 
 def rfm_class(r_high: bool, f_high: bool) -> str:
@@ -98,11 +81,6 @@ def rfm_clients(store, month: str, params: str | Path | None = None) -> pd.DataF
 
     Columns: client_id, client_name, employee_id, branch_id, assets_end (元), return_window,
     trade_days_avg, months (in the window), r_level, f_level, m_level, rfm_class, service."""
-    from perfkit.advisor import window_months
-    from perfkit.appraisal import load_appraisal
-    from perfkit.data.store import connect
-    from perfkit.metrics.catalog import find_params
-
     spec = load_appraisal(find_params(params)).rfm
     months = window_months(month, spec.window_months)
     end = str(pd.Period(month, freq="M").end_time.date())
