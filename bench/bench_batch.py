@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
             with PeakMemory() as mem:
                 t0 = time.perf_counter()
                 if engine == "perfkit":  # timed apart: the batch's one-off cost, then the reports
-                    from perfkit.snapshot import build
+                    from perfkit.month.build import build
 
                     build(args.db, month, params, force=True)
                     snap_s = time.perf_counter() - t0

@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp_name:
         tmp = Path(args.out or tmp_name)
         # 1. the snapshot
-        from perfkit.snapshot import build
+        from perfkit.month.build import build
 
         say(f"load average before the snapshot: {load()}")
         t0 = time.perf_counter()

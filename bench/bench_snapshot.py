@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         con.close()
 
-    from perfkit.snapshot import build
+    from perfkit.month.build import build
 
     scratch = Path(tempfile.mkdtemp(prefix="perfkit-bench-snapshot-"))
     env = {**os.environ, "PERFKIT_CACHE": str(scratch)}

@@ -292,7 +292,7 @@ def company_section(spec: AppraisalSpec, adv: pd.DataFrame, rfm_br: pd.DataFrame
 
 
 # ── scoped data: what each role may see ─────────────────────────────────────────────────────────
-# ``data`` is the report's source (:func:`perfkit.snapshot.source`): ``data.appraisal(name,
+# ``data`` is the report's source (:func:`perfkit.month.sources.source`): ``data.appraisal(name,
 # employee=…, branch=…)`` gives the frame's rows of that employee / branch — computed from the
 # store, or the slice of the month snapshot or of the published version.
 _EMPLOYEE_FRAMES = {"ability": ("ability", "ability_dimensions"), "conduct": ("conduct", "incidents"),

@@ -223,7 +223,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
-    from perfkit.snapshot import build
+    from perfkit.month.build import build
 
     path = build(args.db, args.month, args.params, root=args.root, force=args.force)
     print(path)
@@ -231,7 +231,8 @@ def cmd_snapshot(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    from perfkit.publish import publish, versions
+    from perfkit.month.publish import publish
+    from perfkit.month.published import versions
 
     if args.list:
         rows = versions(args.db, args.month)

@@ -1,7 +1,7 @@
 """The three role views (总部 / 营业部 / 员工) as widgets, for the notebooks in ``notebooks/``.
 
 Each report class loads its data once (through the public API: indicators, scores, breakdown, tasks,
-stat_tables — or its own slice of a month snapshot, :mod:`perfkit.snapshot`, in the batch) and offers
+stat_tables — or its own slice of a month snapshot, :mod:`perfkit.month.sources`, in the batch) and offers
 one method per section; a notebook displays them in order. Every drill-down
 is pre-computed and switched in the browser (:func:`perfkit.widgets.drilldown`), so the exported HTML
 needs no kernel. Scoping is a security rule and lives here: a report only loads what its role may see
@@ -28,7 +28,7 @@ from perfkit.data.store import StoreLike, default_db
 from perfkit.errors import RequestError
 from perfkit.metrics.catalog import Catalog, find_params, load_catalog
 from perfkit.metrics.tasks import rows_behind
-from perfkit.snapshot import source
+from perfkit.month.sources import source
 from perfkit.widgets import Html, Page, as_widget, csv_download, drilldown, tabs, text
 from perfkit.widgets import table as table_widget
 
@@ -194,7 +194,7 @@ class _Report:
     month: str
     db: StoreLike | None = None
     params: str | Path | None = None
-    #: a month snapshot folder (:mod:`perfkit.snapshot`) to read this report's slice from; None:
+    #: a month snapshot folder (:mod:`perfkit.month.sources`) to read this report's slice from; None:
     #: ``$PERFKIT_SNAPSHOT`` when set, else everything is computed from the store
     snapshot: str | Path | None = field(default=None, kw_only=True)
     catalog: Catalog = field(init=False)
@@ -615,7 +615,7 @@ def publication_note(db: StoreLike, month: str, pub: Any, *, branch: str | None 
     """Which version a report shows. Unpublished: a note that the figures are computed from the
     current data. A revision: its reason and the changed figures (entity, figure, old, new) of
     ``employee`` / ``branch`` (everything when neither is given)."""
-    from perfkit.publish import changes
+    from perfkit.month.publish import changes
 
     if pub is None:
         return text(f"{month} 尚未发布：以下为按当前数据计算的结果，发布前可能变化。",

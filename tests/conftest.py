@@ -221,7 +221,7 @@ def params_dir() -> Path:
 @pytest.fixture()
 def read_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, str]]]:
     """Every ``Snapshot.read`` while the test runs: (frame, the id columns it filtered by)."""
-    from perfkit.snapshot import Snapshot
+    from perfkit.month.snapshot import Snapshot
 
     calls: list[tuple[str, dict[str, str]]] = []
     real = Snapshot.read

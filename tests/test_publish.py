@@ -1,4 +1,4 @@
-"""Published months (perfkit.publish): a publication freezes the month's figures in the store, a
+"""Published months (perfkit.month.publish): a publication freezes the month's figures in the store, a
 revision records what changed and keeps the earlier versions, the reports show which version they
 are (and only the changes their reader may see), and a failed publication leaves nothing. Runs on
 copies of the tiny store of conftest.py."""
@@ -14,14 +14,17 @@ import pandas as pd
 import pytest
 from test_snapshot import visible_text
 
-from perfkit import publish as pub_mod
-from perfkit import snapshot as snap_mod
 from perfkit.cli import main
 from perfkit.data.store import store_fingerprint
 from perfkit.errors import RequestError, SpecError
 from perfkit.metrics.indicators import indicators
-from perfkit.publish import PublishedSnapshot, changes, latest, publish, version, versions
-from perfkit.snapshot import MANIFEST, Snapshot, build
+from perfkit.month import frames as frames_mod
+from perfkit.month import publish as pub_mod
+from perfkit.month import sources as sources_mod
+from perfkit.month.build import build
+from perfkit.month.publish import changes, publish
+from perfkit.month.published import PublishedSnapshot, latest, version, versions
+from perfkit.month.snapshot import MANIFEST, Snapshot
 from perfkit.views import BranchReport, CompanyReport, EmployeeReport
 
 MONTH = "2026-10"
@@ -31,7 +34,7 @@ REASON = "10月客户资产数据更正"
 @pytest.fixture
 def few_frames(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the three indicator frames: fast publications for tests of the mechanics."""
-    monkeypatch.setattr(snap_mod, "REGISTRY", {k: v for k, v in snap_mod.REGISTRY.items()
+    monkeypatch.setattr(frames_mod, "REGISTRY", {k: v for k, v in frames_mod.REGISTRY.items()
                                                if k.startswith("indicators.")})
 
 
@@ -86,7 +89,7 @@ def published(tiny_store: Path, params_dir: Path, tmp_path_factory: pytest.TempP
 def test_publish_freezes_the_month(published: dict[str, Any], params_dir: Path) -> None:
     db, v1 = published["db"], published["v1"]
     assert (v1.month, v1.version, v1.published_by, v1.changes) == (MONTH, 1, "张三", 0)
-    assert len(v1.fingerprint) == 64 and v1.frames == len(snap_mod.REGISTRY)
+    assert len(v1.fingerprint) == 64 and v1.frames == len(frames_mod.REGISTRY)
     first, after = published["first"], published["after"]
     assert type(first["E1"].data).__name__ == "SnapshotSource"
     assert first["E1"].data.publication.version == 1
@@ -207,10 +210,10 @@ def test_a_publication_changes_the_run_fingerprint_and_the_snapshot(
     assert frozen != computed and Snapshot(frozen).meta["publication"] == p.key()
     _change_the_data(db)
     # a report given the published snapshot reads its files (no store reads of the frames) …
-    s = snap_mod.source(db, MONTH, params_dir, snapshot=frozen)
+    s = sources_mod.source(db, MONTH, params_dir, snapshot=frozen)
     assert type(s.snap) is Snapshot and s.publication == p
     # … and one given a stale, unpublished snapshot reads the published version instead
-    assert type(snap_mod.source(db, MONTH, params_dir, snapshot=computed).snap) is PublishedSnapshot
+    assert type(sources_mod.source(db, MONTH, params_dir, snapshot=computed).snap) is PublishedSnapshot
     pd.testing.assert_frame_equal(s.indicators("employee", entity="E1"),
                                   PublishedSnapshot(db, p).read("indicators.employee", entity_id="E1"))
 
@@ -233,12 +236,12 @@ def test_a_failed_publication_leaves_nothing(tiny_store: Path, params_dir: Path,
         raise RuntimeError("producer failed")
 
     with monkeypatch.context() as m:  # a producer fails while computing
-        m.setattr(snap_mod, "REGISTRY", dict(snap_mod.REGISTRY))
-        snap_mod.register("indicators.company", broken, replace=True)
+        m.setattr(frames_mod, "REGISTRY", dict(frames_mod.REGISTRY))
+        frames_mod.register("indicators.company", broken, replace=True)
         with pytest.raises(RuntimeError, match="producer failed"):
             publish(db, MONTH, params_dir)
     assert _empty(db) and latest(db, MONTH) is None
-    monkeypatch.setattr(snap_mod, "REGISTRY", {k: v for k, v in snap_mod.REGISTRY.items()
+    monkeypatch.setattr(frames_mod, "REGISTRY", {k: v for k, v in frames_mod.REGISTRY.items()
                                                if k.startswith("indicators.")})
 
     real = pub_mod._write

@@ -1,4 +1,4 @@
-"""The month snapshot (perfkit.snapshot): same report content as the direct path, no recomputation in
+"""The month snapshot (perfkit.month): same report content as the direct path, no recomputation in
 a report that reads it, sliced reads that respect the scoping rules, fingerprint invalidation and
 atomic builds. Runs on the tiny store of conftest.py (a copy, so the tests may change it)."""
 
@@ -15,9 +15,12 @@ import ipywidgets as widgets
 import pandas as pd
 import pytest
 
-from perfkit import snapshot as snap_mod
 from perfkit.errors import RequestError, SpecError
-from perfkit.snapshot import MANIFEST, Snapshot, build, register
+from perfkit.month import frames as frames_mod
+from perfkit.month import snapshot as snap_mod
+from perfkit.month.build import build
+from perfkit.month.frames import register
+from perfkit.month.snapshot import MANIFEST, Snapshot
 from perfkit.views import BranchReport, CompanyReport, EmployeeReport
 from perfkit.widgets import Html
 
@@ -228,7 +231,7 @@ def test_failed_build_leaves_no_snapshot(store: Path, params_dir: Path, tmp_path
     def broken(store: Any, month: str, params: Path) -> pd.DataFrame:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(snap_mod, "REGISTRY", dict(snap_mod.REGISTRY))
+    monkeypatch.setattr(frames_mod, "REGISTRY", dict(frames_mod.REGISTRY))
     register("zz_broken", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         build(store, MONTH, params_dir, root=tmp_path)
@@ -237,7 +240,7 @@ def test_failed_build_leaves_no_snapshot(store: Path, params_dir: Path, tmp_path
 
 def test_register_adds_a_frame_with_one_line(store: Path, params_dir: Path, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(snap_mod, "REGISTRY", dict(snap_mod.REGISTRY))
+    monkeypatch.setattr(frames_mod, "REGISTRY", dict(frames_mod.REGISTRY))
 
     def appraisal(store: Any, month: str, params: Path) -> pd.DataFrame:
         return pd.DataFrame({"employee_id": ["E1", "E2", "E3"], "branch_id": ["B01", "B01", "B02"],

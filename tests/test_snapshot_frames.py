@@ -14,7 +14,10 @@ import pytest
 from test_snapshot import visible_text
 
 from perfkit.appraisal import frames
-from perfkit.snapshot import APPRAISAL_SCOPES, DirectSource, Snapshot, SnapshotSource, build
+from perfkit.month.build import build
+from perfkit.month.frames import APPRAISAL_SCOPES
+from perfkit.month.snapshot import Snapshot
+from perfkit.month.sources import DirectSource, SnapshotSource
 from perfkit.views import BranchReport, CompanyReport, EmployeeReport
 
 MONTH = "2026-10"

@@ -31,7 +31,7 @@ def load_scores(db: Path, month: str, params: Path) -> dict[str, dict[str, tuple
     """``{"branch": {id: (composite, grade)}, "employee": {...}}``: the scores the reports show (a
     published month's from its latest version, :func:`perfkit.snapshot.source`); empty (and logged)
     when the scorecard fails, so the index omits scores."""
-    from perfkit.snapshot import source
+    from perfkit.month.sources import source
 
     out: dict[str, dict[str, tuple[float | None, str | None]]] = {}
     try:

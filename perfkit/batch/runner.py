@@ -178,7 +178,7 @@ def _with_snapshot(todo: list[Job], takers: set[Path], db: Path, month: str, par
     inputs)."""
     from dataclasses import replace
 
-    from perfkit.snapshot import build
+    from perfkit.month.build import build
 
     path = build(db, month, params, store_sha=store_sha,
                  progress=lambda line: log.info("%s", line))
@@ -264,7 +264,7 @@ def run(
     None = local process pool of ``workers`` (default: cores), ``tcp://…`` or a Dask ``Client`` =
     that cluster. ``exporter``: None = :func:`perfkit.html.export`, a registered name (``plain``)
     or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto). ``snapshot``: compute
-    the month's data once (:mod:`perfkit.snapshot`, reused while its fingerprint holds) and give
+    the month's data once (:mod:`perfkit.month.build`, reused while its fingerprint holds) and give
     every job its slice (jobs whose notebook declares a ``snapshot`` parameter); None = when two or
     more jobs run, False = every notebook computes its own. ``engine``: ``perfkit`` (a kernel forked
     from a warm fork server per notebook) or ``fresh`` (a kernel started from scratch per notebook);

@@ -267,7 +267,7 @@ TABLES: tuple[Table, ...] = (
     ),
 )
 
-#: Published month results (``perfkit publish``, :mod:`perfkit.publish`): written by perfkit, never
+#: Published month results (``perfkit publish``, :mod:`perfkit.month.publish`): written by perfkit, never
 #: imported, never overwritten or deleted. Not in :data:`TABLES` (the CRM data that is imported).
 PUBLICATION_TABLES: tuple[Table, ...] = (
     Table(
@@ -295,7 +295,7 @@ PUBLICATION_TABLES: tuple[Table, ...] = (
         (
             _req("month", "VARCHAR", "月份 YYYY-MM", pattern=MONTH_PATTERN),
             _req("version", "INTEGER", "版本号", min=1),
-            _req("frame", "VARCHAR", "frame name (perfkit.snapshot registry), e.g. indicators.employee"),
+            _req("frame", "VARCHAR", "frame name (perfkit.month.frames registry), e.g. indicators.employee"),
             _req("part", "INTEGER", "part number within the frame (0 for a single-part frame)", min=0),
             _req("title", "VARCHAR", "part title ('' for a single-part frame)"),
             _req("scope", "VARCHAR", "comma-separated scope columns readers slice by"),

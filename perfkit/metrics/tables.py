@@ -145,7 +145,7 @@ def branch_stat_tables(
     """``stat_tables(level="branch", entity=b)`` of every branch ``b`` at once, from one measure
     frame and one task list: the same tables with a leading ``branch_id`` column; each branch's
     rows (its employees, then its 合计 row) are contiguous and in the order the single-branch call
-    gives them. For the month snapshot (:mod:`perfkit.snapshot`)."""
+    gives them. For the month snapshot (:mod:`perfkit.month.frames`)."""
     catalog, people, _, frame = _load(store, month, params, None)
     names = dict(zip(people["employee_id"], people["employee_name"], strict=True))
     rows = _shown_employees(aggregate_measures(frame, people, "employee"), people, month, None)

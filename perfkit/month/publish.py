@@ -1,7 +1,7 @@
 """Published months: ``perfkit publish`` freezes a month's computed results in the store.
 
 Managers dispute figures that change after they were announced. Publishing a month computes every
-frame of the month snapshot (:mod:`perfkit.snapshot`: indicators at every level, scores and
+frame of the month snapshot (:mod:`perfkit.month.frames`: indicators at every level, scores and
 scorecards, task lists, statistical tables, level review, pay and bonus, the appraisal frames) and
 stores them **in the store** as version 1 of the month:
 
@@ -18,7 +18,7 @@ All rows of a version are written in one transaction: a failure leaves nothing. 
 ever updated or deleted; publishing a month again needs ``--revise --reason "…"`` and adds version
 n + 1 (versions 1 … n stay readable with :class:`PublishedSnapshot`).
 
-Reports of a published month (:func:`perfkit.snapshot.source`) read its latest version instead of
+Reports of a published month (:func:`perfkit.month.sources.source`) read its latest version instead of
 computing — whatever the store or the parameters say now — and show which version they are
 (:func:`note`, and the changes of a revision limited to what the reader may see).
 """
@@ -40,132 +40,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from perfkit.data.store import StoreLike, connect
+from perfkit.data.store import StoreLike, connect, default_db, open_store, store_fingerprint
+from perfkit.digest import perfkit_fingerprint
 from perfkit.errors import RequestError, SpecError
-from perfkit.snapshot import FORMAT, MANIFEST, Snapshot, produce
+from perfkit.formatting import fmt_value, format_number
+from perfkit.metrics.catalog import find_params
+from perfkit.metrics.months import check_month
+from perfkit.month.build import fingerprint
+from perfkit.month.frames import produce
+from perfkit.month.published import _COLUMNS, Publication, PublishedSnapshot, _rows
+from perfkit.month.snapshot import FORMAT, MANIFEST, Snapshot
 
 log = logging.getLogger(__name__)
-
-_COLUMNS = ("month", "version", "published_at", "published_by", "fingerprint", "reason", "params",
-            "perfkit_version", "frames", "changes")
-
-
-@dataclass(frozen=True)
-class Publication:
-    """One published version of a month (a ``publications`` row)."""
-
-    month: str
-    version: int
-    published_at: dt.datetime
-    published_by: str
-    fingerprint: str
-    reason: str | None
-    params: str | None
-    perfkit_version: str | None
-    frames: int
-    changes: int
-
-    def key(self) -> dict[str, Any]:
-        """What identifies the version (kept in a snapshot folder built from it)."""
-        return {"month": self.month, "version": self.version, "fingerprint": self.fingerprint,
-                "published_at": self.published_at.isoformat()}
-
-    @property
-    def label(self) -> str:
-        """"已发布 v1 · 2026-11-05 由 张三 发布" (a revision: "修订版 v2 · …")."""
-        head = f"修订版 v{self.version}" if self.version > 1 else f"已发布 v{self.version}"
-        return f"{head} · {self.published_at:%Y-%m-%d} 由 {self.published_by} 发布"
-
-
-def _rows(con: Any, month: str | None) -> list[Publication]:
-    sql = f"SELECT {', '.join(_COLUMNS)} FROM publications"
-    args: list[Any] = []
-    if month is not None:
-        sql += " WHERE month = ?"
-        args.append(month)
-    return [Publication(*r) for r in con.execute(sql + " ORDER BY month, version", args).fetchall()]
-
-
-def versions(store: StoreLike | None = None, month: str | None = None) -> list[Publication]:
-    """Every published version (of ``month``, or of every month), oldest first."""
-    with connect(store) as con:
-        return _rows(con, month)
-
-
-def latest_publication(con: Any, month: str) -> Publication | None:
-    """The latest published version of ``month`` on an open connection, or None."""
-    rows = _rows(con, month)
-    return rows[-1] if rows else None
-
-
-def latest(store: StoreLike | None, month: str) -> Publication | None:
-    """The latest published version of ``month``, or None when the month is not published."""
-    with connect(store) as con:
-        return latest_publication(con, month)
-
-
-def version(store: StoreLike | None, month: str, number: int) -> Publication:
-    """Version ``number`` of ``month`` (RequestError naming the versions there are)."""
-    rows = versions(store, month)
-    for p in rows:
-        if p.version == number:
-            return p
-    have = ", ".join(f"v{p.version}" for p in rows) or "none"
-    raise RequestError(f"month {month} has no published version v{number} (published: {have})")
-
-
-# ── reading a published version ─────────────────────────────────────────────────────────────────
-
-
-class PublishedSnapshot(Snapshot):
-    """A published version read from the store like a snapshot folder: :meth:`Snapshot.read`
-    slices each frame by its scope columns while reading its Parquet data."""
-
-    def __init__(self, store: StoreLike, pub: Publication) -> None:  # noqa: D107 - no folder
-        self.store, self.publication, self.month = store, pub, pub.month
-        self.path = Path(f"<store publication {pub.month} v{pub.version}>")
-        with connect(store) as con:
-            rows = con.execute(
-                "SELECT frame, part, title, scope FROM publication_frames "
-                "WHERE month = ? AND version = ? ORDER BY frame, part",
-                [pub.month, pub.version]).fetchall()
-        frames: dict[str, Any] = {}
-        for frame, part, title, scope in rows:
-            info = frames.setdefault(frame, {"scope": [c for c in scope.split(",") if c],
-                                             "parts": []})
-            info["parts"].append({"title": title, "part": part, "frame": frame})
-        self.meta = {"month": pub.month, "frames": frames, "publication": pub.key()}
-
-    def _table(self, part: dict[str, Any], filters: Any) -> Any:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        with connect(self.store) as con:
-            blob = con.execute(
-                "SELECT data FROM publication_frames WHERE month = ? AND version = ? AND frame = ? "
-                "AND part = ?", [self.month, self.publication.version, part["frame"], part["part"]]
-            ).fetchone()[0]
-        return pq.read_table(pa.BufferReader(blob), filters=filters)
-
-
-def write_frames(store: StoreLike, pub: Publication, folder: Path) -> dict[str, Any]:
-    """Write the frames of a published version into a snapshot folder (one Parquet file per
-    part, as :func:`perfkit.snapshot.produce` does); return the manifest's ``frames`` entry."""
-    frames: dict[str, Any] = {}
-    with connect(store) as con:
-        rows = con.execute(
-            "SELECT frame, part, title, scope, rows, data FROM publication_frames "
-            "WHERE month = ? AND version = ? ORDER BY frame, part", [pub.month, pub.version]
-        ).fetchall()
-    for frame, part, title, scope, n, data in rows:
-        file = f"{frame}.parquet" if title == "" else f"{frame}.{part}.parquet"
-        (folder / file).write_bytes(data)
-        info = frames.setdefault(frame, {"scope": [c for c in scope.split(",") if c], "parts": []})
-        info["parts"].append({"title": title, "file": file, "rows": n})
-    return frames
-
-
-# ── what changed between two versions ───────────────────────────────────────────────────────────
 
 
 @dataclass(frozen=True)
@@ -185,6 +71,8 @@ class Figures:
 
 _SCORES = {"composite": ("综合得分", 1), "grade": ("等级", None), "rank": ("排名", 0),
            "stars": ("星级", 0)}
+
+
 DIFF: tuple[Figures, ...] = (
     Figures("indicators.company", None, "公司", "entity_id", "entity_name", None, None),
     Figures("indicators.branch", None, "营业部", "entity_id", "entity_name", "entity_id", None),
@@ -206,12 +94,13 @@ DIFF: tuple[Figures, ...] = (
     Figures("appraisal.advisor", None, "员工", "employee_id", "employee_name", "branch_id",
             "employee_id", {"mrar": ("MRAR（%）", 4), "action": ("考核级别", None)}),
 )
+
+
 CHANGE_COLUMNS = ["frame", "level", "entity_id", "entity_name", "branch_id", "employee_id",
                   "figure", "old_value", "new_value"]
 
 
 def _shown(value: Any, decimals: int | None) -> str | None:
-    from perfkit.charts import format_number
 
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return None
@@ -231,8 +120,6 @@ def _long(df: pd.DataFrame, f: Figures) -> pd.DataFrame:
                          "entity_name": df[f.name].astype(str).to_numpy(),
                          "branch_id": ids(f.branch), "employee_id": ids(f.employee)})
     if f.figures is None:  # indicator rows: figure = indicator, shown with its unit
-        from perfkit.views import fmt_value
-
         text = [None if pd.isna(v) else fmt_value(v, u)
                 for v, u in zip(df["value"], df["unit"], strict=True)]
         return base.assign(key=df["indicator_id"].to_numpy(), figure=df["name"].to_numpy(),
@@ -324,9 +211,6 @@ def changes(store: StoreLike | None, month: str, number: int, *, branch: str | N
         return con.execute(sql + " ORDER BY seq", args).df()
 
 
-# ── publishing ──────────────────────────────────────────────────────────────────────────────────
-
-
 def os_user() -> str:
     """Who publishes by default: the OS user name."""
     try:
@@ -375,12 +259,6 @@ def publish(
     the previous version are stored with it. Errors (SpecError for the arguments, RequestError
     for the state of the month) leave the store unchanged; so does any failure while writing
     (one transaction)."""
-    from perfkit.data.store import default_db, open_store, store_fingerprint
-    from perfkit.digest import perfkit_fingerprint
-    from perfkit.metrics.catalog import find_params
-    from perfkit.metrics.months import check_month
-    from perfkit.snapshot import fingerprint
-
     say = progress or log.info
     reason = (reason or "").strip() or None
     if revise and reason is None:
@@ -442,8 +320,3 @@ def publish(
     say(f"published {month} v{number} ({len(frames)} frames, {len(changed)} changed figures) "
         f"in {time.perf_counter() - t0:.1f}s")
     return pub
-
-
-__all__ = ["CHANGE_COLUMNS", "DIFF", "PublishedSnapshot", "Publication", "changes", "diff",
-           "latest", "latest_publication", "os_user", "publish", "version", "versions",
-           "write_frames"]
