@@ -108,7 +108,7 @@ def floor(month_dir: Path, keys: dict[str, str]) -> dict[str, list[tuple[float, 
     """Per role, [(cell seconds, export seconds)] of every executed notebook of a batch: the cells
     as papermill timed them in the forked kernel (every import done), the export timed here by
     re-exporting the notebook (one warm-up first). ``keys``: executed notebook path → role."""
-    from perfkit.html import export
+    from perfkit.report.export import export
 
     out: dict[str, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:

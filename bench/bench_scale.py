@@ -113,7 +113,7 @@ def html_bytes(month_dir: Path) -> tuple[int, int]:
 def shared_sizes(month_dir: Path, sample: int, tmp: Path) -> tuple[int, float, float, int]:
     """Re-export ``sample`` executed notebooks (spread over the roles) inline and with shared
     assets: (reports, mean inline bytes, mean shared bytes, assets folder bytes)."""
-    from perfkit.html import export
+    from perfkit.report.export import export
 
     nbs = sorted((month_dir / "notebooks").rglob("*.ipynb"))
     picked = [nbs[int(i * len(nbs) / sample)] for i in range(min(sample, len(nbs)))]

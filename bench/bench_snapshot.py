@@ -31,8 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBE = """
 import json, sys, time
 import pyarrow.parquet
-from perfkit import charts
-from perfkit.views import BranchReport, CompanyReport, EmployeeReport
+from perfkit.report import charts
+from perfkit.report.branch import BranchReport
+from perfkit.report.company import CompanyReport
+from perfkit.report.employee import EmployeeReport
 charts.setup()  # matplotlib + seaborn + fonts: imported once per kernel, not data loading
 cls = {"company": CompanyReport, "branch": BranchReport, "employee": EmployeeReport}[sys.argv[1]]
 kw = {"branch": {"branch_id": sys.argv[3]}, "employee": {"employee_id": sys.argv[3]}}.get(sys.argv[1], {})

@@ -201,7 +201,7 @@ def cmd_pay(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from perfkit.render import render
+    from perfkit.batch.render import render
 
     out = render(args.month, args.role, args.out, entity=args.entity, db=args.db,
                  params=args.params, notebooks_dir=args.notebooks, assets=args.assets)
@@ -362,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "render", help="render one report (execute the role notebook, export one HTML file)",
         description="Render one report end to end: papermill executes notebooks/<role>.ipynb with "
-        "the month and entity, perfkit.html exports one offline HTML file.")
+        "the month and entity, perfkit.report.export writes one offline HTML file.")
     _add_db(p)
     p.add_argument("--month", type=_month, required=True, help="month YYYY-MM")
     p.add_argument("--role", choices=("company", "branch", "employee"), required=True,

@@ -554,8 +554,8 @@ def test_exporters_are_looked_up_lazily_by_name():
     with pytest.raises(RenderError, match=r"unknown exporter 'pdf'; known: perfkit, plain or "
                                           r"'module:function'"):
         get_exporter("pdf")
-    default = get_exporter(None)  # perfkit.html.export, imported only now
-    assert (default.__module__, default.__name__) == ("perfkit.html", "export")
+    default = get_exporter(None)  # perfkit.report.export.export, imported only now
+    assert (default.__module__, default.__name__) == ("perfkit.report.export", "export")
 
 
 def test_reports_of_entities_gone_from_the_store_are_removed(tmp_path):

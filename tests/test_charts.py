@@ -13,8 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 from browser_support import require  # noqa: E402
 
-from perfkit import charts  # noqa: E402
 from perfkit.errors import RenderError  # noqa: E402
+from perfkit.formatting import format_number  # noqa: E402
+from perfkit.report import charts  # noqa: E402
 
 
 def _font_or_skip() -> Path:
@@ -43,7 +44,7 @@ def _font_or_skip() -> Path:
     ],
 )
 def test_format_number(value, kwargs, expected) -> None:
-    assert charts.format_number(value, **kwargs) == expected
+    assert format_number(value, **kwargs) == expected
 
 
 def test_find_cjk_font_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,7 +118,7 @@ def test_chart_svg_is_deterministic() -> None:
 
 
 def test_nice_ticks_are_round_and_cover_the_range():
-    from perfkit.charts import nice_ticks
+    from perfkit.report.charts import nice_ticks
 
     assert nice_ticks(4.2, 15.8) == [0, 5, 10, 15, 20]
     assert nice_ticks(0, 100) == [0, 25, 50, 75, 100]
@@ -126,7 +127,7 @@ def test_nice_ticks_are_round_and_cover_the_range():
 
 
 def test_trend_svg_escapes_breaks_on_missing_and_draws_target():
-    from perfkit.charts import trend_svg
+    from perfkit.report.charts import trend_svg
 
     svg = trend_svg([("2026-08", 1.0), ("2026-09", float("nan")), ("2026-10", -2.5)],
                     title="<b>流失率</b>", decimals=1, suffix="%", target=2.0)
@@ -143,7 +144,7 @@ def test_bars_svg_draws_each_entity_in_order_with_values_and_reference():
 
     import pandas as pd
 
-    from perfkit.charts import bars_svg
+    from perfkit.report.charts import bars_svg
 
     items = [("张伟", 12.5), ("<王>", -3.25), ("李娜", float("nan")), ("赵敏", pd.NA), ("陈静", 40.0)]
     svg = bars_svg(items, title="资产净流入（万元）", decimals=1, ref=10.0, ref_label="本营业部")

@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 
-from perfkit.widgets import csv_download
+from perfkit.report.widgets import csv_download
 
 
 def test_csv_link_decodes_to_bom_header_and_values():

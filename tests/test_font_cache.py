@@ -1,4 +1,4 @@
-"""perfkit.html's font subset: cut from a pre-reduced base font cached on disk (keyed by the font
+"""perfkit.report.fonts: the page font: cut from a pre-reduced base font cached on disk (keyed by the font
 file's path, mtime and size; built once under a lock, written atomically), with the same glyphs,
 metrics and layout features as a subset of the whole font, and the whole font for a page whose
 characters the base lacks.
@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from browser_support import require
 
-from perfkit import html
 from perfkit.errors import RenderError
+from perfkit.report import fonts
 
 PAGE = "员工绩效综合评分张伟王芳客户经理，。：（）《》“”—…①★−×≥"
 OUTSIDE = "喆"  # in the font, not in this test's base set
@@ -29,7 +29,7 @@ SMALL_BASE = frozenset(ord(c) for c in PAGE + "营业部上海北京深圳") | f
 
 @pytest.fixture()
 def font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    from perfkit.charts import find_cjk_font
+    from perfkit.report.charts import find_cjk_font
 
     try:
         real = find_cjk_font()
@@ -39,8 +39,8 @@ def font(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     copy.parent.mkdir()
     shutil.copy(real, copy)
     monkeypatch.setenv("PERFKIT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(html, "base_codepoints", lambda: SMALL_BASE)
-    monkeypatch.setattr(html, "_BASE_FONTS", {})
+    monkeypatch.setattr(fonts, "base_codepoints", lambda: SMALL_BASE)
+    monkeypatch.setattr(fonts, "_BASE_FONTS", {})
     return copy
 
 
@@ -70,12 +70,12 @@ def _glyphs(woff2: bytes) -> dict:
 
 
 def test_subset_from_cached_base_equals_whole_font_subset(font: Path, monkeypatch) -> None:
-    fast = html.subset_font(PAGE, font)
-    files = list((html.font_cache_dir()).glob("Test-*.otf"))
+    fast = fonts.subset_font(PAGE, font)
+    files = list((fonts.font_cache_dir()).glob("Test-*.otf"))
     assert len(files) == 1 and files[0].stat().st_size > 0
-    assert not list(html.font_cache_dir().glob(".*.tmp*"))  # written under a temporary name
-    monkeypatch.setattr(html, "base_codepoints", lambda: frozenset())  # force the whole font
-    whole = html.subset_font(PAGE, font)
+    assert not list(fonts.font_cache_dir().glob(".*.tmp*"))  # written under a temporary name
+    monkeypatch.setattr(fonts, "base_codepoints", lambda: frozenset())  # force the whole font
+    whole = fonts.subset_font(PAGE, font)
     a, b = _glyphs(fast), _glyphs(whole)
     assert a == b
     assert {ord(c) for c in PAGE} <= set(a)
@@ -89,66 +89,66 @@ def test_harfbuzz_cuts_the_same_subset_as_fonttools(font: Path, monkeypatch, ext
     import uharfbuzz  # noqa: F401 - the fast path must be installed
 
     cut: list[bytes | None] = []
-    real = html._hb_subset
+    real = fonts._hb_subset
 
     def spy(*args):
         cut.append(real(*args))
         return cut[-1]
 
-    monkeypatch.setattr(html, "_hb_subset", spy)
-    fast = html.subset_font(PAGE + extra, font)
+    monkeypatch.setattr(fonts, "_hb_subset", spy)
+    fast = fonts.subset_font(PAGE + extra, font)
     assert len(cut) == 1 and cut[0]  # cut by HarfBuzz
-    monkeypatch.setattr(html, "_hb_subset", lambda *a: None)  # as without uharfbuzz
-    slow = html.subset_font(PAGE + extra, font)
+    monkeypatch.setattr(fonts, "_hb_subset", lambda *a: None)  # as without uharfbuzz
+    slow = fonts.subset_font(PAGE + extra, font)
     assert _glyphs(fast) == _glyphs(slow)
     assert {ord(c) for c in PAGE + extra} <= set(_glyphs(fast))
 
 
 def test_base_font_is_read_from_disk_then_memory_and_rebuilt_when_the_font_changes(font, monkeypatch):
-    html.subset_font(PAGE, font)
+    fonts.subset_font(PAGE, font)
     calls = []
-    real_build = html.build_base_font
-    monkeypatch.setattr(html, "build_base_font", lambda *a, **k: calls.append(a) or real_build(*a, **k))
-    monkeypatch.setattr(html, "_BASE_FONTS", {})  # a new process: reads the file, builds nothing
-    html.subset_font(PAGE, font)
+    real_build = fonts.build_base_font
+    monkeypatch.setattr(fonts, "build_base_font", lambda *a, **k: calls.append(a) or real_build(*a, **k))
+    monkeypatch.setattr(fonts, "_BASE_FONTS", {})  # a new process: reads the file, builds nothing
+    fonts.subset_font(PAGE, font)
     assert calls == []
-    (file,) = html.font_cache_dir().glob("Test-*.otf")
+    (file,) = fonts.font_cache_dir().glob("Test-*.otf")
     file.unlink()  # kept in this process's memory now
-    html.subset_font(PAGE, font)
+    fonts.subset_font(PAGE, font)
     assert calls == [] and not file.exists()
     later = time.time() + 5  # the font file changes: a new key, a new base
     os.utime(font, (later, later))
-    html.subset_font(PAGE, font)
+    fonts.subset_font(PAGE, font)
     assert len(calls) == 1
-    assert len(list(html.font_cache_dir().glob("Test-*.otf"))) == 1
+    assert len(list(fonts.font_cache_dir().glob("Test-*.otf"))) == 1
 
 
 def test_page_with_a_character_outside_the_base_uses_the_whole_font(font, monkeypatch) -> None:
-    html.subset_font(PAGE, font)  # base built
+    fonts.subset_font(PAGE, font)  # base built
 
     def no_base(path):
         raise AssertionError("the base font must not be used for this page")
 
-    monkeypatch.setattr(html, "base_font", no_base)
-    data = html.subset_font(PAGE + OUTSIDE, font)
+    monkeypatch.setattr(fonts, "base_font", no_base)
+    data = fonts.subset_font(PAGE + OUTSIDE, font)
     assert ord(OUTSIDE) in _glyphs(data)
 
 
 def test_concurrent_builders_build_once(font, monkeypatch) -> None:
     calls = []
-    real_build = html.build_base_font
+    real_build = fonts.build_base_font
 
     def slow_build(*a, **k):
         calls.append(threading.get_ident())
         time.sleep(0.3)  # the other worker arrives while this one builds
         return real_build(*a, **k)
 
-    monkeypatch.setattr(html, "build_base_font", slow_build)
+    monkeypatch.setattr(fonts, "build_base_font", slow_build)
     results: list[bytes] = []
 
     def worker() -> None:  # each its own process memory: only the disk cache is shared
-        key = html._font_key(font)
-        results.append(html._cached_base_font(html.font_cache_dir(), font, key))
+        key = fonts._font_key(font)
+        results.append(fonts._cached_base_font(fonts.font_cache_dir(), font, key))
 
     threads = [threading.Thread(target=worker) for _ in range(3)]
     for t in threads:
@@ -160,11 +160,11 @@ def test_concurrent_builders_build_once(font, monkeypatch) -> None:
 
 def test_cache_off_or_unwritable_builds_in_memory(font, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("PERFKIT_CACHE", "off")
-    assert html.font_cache_dir() is None
-    html.subset_font(PAGE, font)
-    assert len(html._BASE_FONTS) == 1 and not (tmp_path / "cache").exists()
+    assert fonts.font_cache_dir() is None
+    fonts.subset_font(PAGE, font)
+    assert len(fonts._BASE_FONTS) == 1 and not (tmp_path / "cache").exists()
     blocked = tmp_path / "blocked"
     blocked.write_text("a file, not a folder", encoding="utf-8")
     monkeypatch.setenv("PERFKIT_CACHE", str(blocked))
-    monkeypatch.setattr(html, "_BASE_FONTS", {})
-    assert ord("张") in _glyphs(html.subset_font(PAGE, font))
+    monkeypatch.setattr(fonts, "_BASE_FONTS", {})
+    assert ord("张") in _glyphs(fonts.subset_font(PAGE, font))

@@ -16,9 +16,9 @@ import nbformat
 import pytest
 from browser_support import ARTIFACTS, browser, require
 
-from perfkit import html
-from perfkit.charts import find_cjk_font
 from perfkit.errors import RenderError
+from perfkit.report import bundle, export, fonts
+from perfkit.report.charts import find_cjk_font
 
 NOTEBOOK = Path(__file__).parent / "notebooks" / "widgets_demo.ipynb"
 META = {
@@ -44,7 +44,7 @@ def _execute(out: Path, **params: object) -> Path:
 
 def _assets_ready() -> None:
     try:
-        html.bundle_path()
+        bundle.bundle_path()
     except RenderError as exc:
         require(False, str(exc))
 
@@ -63,13 +63,13 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = {
         "plain_nb": plain,
         "hostile_nb": hostile,
-        "inline": html.export(
+        "inline": export.export(
             plain, root / "inline" / "E0001.html", title="员工绩效 <b>", meta=META
         ),
-        "shared": html.export(
+        "shared": export.export(
             plain, root / "shared" / "E0001.html", title="员工绩效", meta=META, assets="shared"
         ),
-        "hostile": html.export(hostile, root / "hostile" / "x.html", title=EVIL, meta=META),
+        "hostile": export.export(hostile, root / "hostile" / "x.html", title=EVIL, meta=META),
     }
     return out
 
@@ -108,7 +108,7 @@ def test_no_network_reference_anywhere(reports: dict[str, Path], mode: str) -> N
             srcs = re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"", text)
             assert srcs == ([] if mode != "shared" else srcs[:1]) and len(srcs) <= 1
             assert all(re.fullmatch(r"\.?\.?/?_assets/widgets-[0-9a-f]{12}\.js", s) for s in srcs)
-        assert html.offline_violations(text) == [], path
+        assert export.offline_violations(text) == [], path
 
 
 def test_header_shows_meta_with_chinese_labels_escaped(reports: dict[str, Path]) -> None:
@@ -157,7 +157,7 @@ def test_shared_assets_written_once_and_linked_relatively(
     reports: dict[str, Path], tmp_path: Path
 ) -> None:
     out_dir = tmp_path / "2026-10"
-    first = html.export(
+    first = export.export(
         reports["plain_nb"],
         out_dir / "employee" / "a.html",
         title="t",
@@ -166,7 +166,7 @@ def test_shared_assets_written_once_and_linked_relatively(
         assets_dir=out_dir / "_assets",
     )
     before = sorted(p.name for p in (out_dir / "_assets").iterdir())
-    html.export(
+    export.export(
         reports["plain_nb"],
         out_dir / "employee" / "b.html",
         title="t",
@@ -188,7 +188,7 @@ def test_shared_assets_written_once_and_linked_relatively(
 def test_write_is_atomic_and_readable(reports: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "r.html"
     out.write_text("old")
-    html.export(reports["plain_nb"], out, title="t", meta=META)
+    export.export(reports["plain_nb"], out, title="t", meta=META)
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]
     assert out.stat().st_mode & 0o777 == 0o644
@@ -201,7 +201,7 @@ def test_missing_widget_bundle_names_asset_and_command(
     with pytest.raises(
         RenderError, match=r"@jupyter-widgets/html-manager/dist/embed\.js.*make assets"
     ):
-        html.export(reports["plain_nb"], tmp_path / "x.html", title="t", meta=META)
+        export.export(reports["plain_nb"], tmp_path / "x.html", title="t", meta=META)
     assert not (tmp_path / "x.html").exists()
 
 
@@ -213,17 +213,17 @@ def test_widgets_without_saved_state_are_refused(reports: dict[str, Path], tmp_p
     with pytest.raises(
         RenderError, match="stateless.ipynb: notebook shows widgets but holds no saved widget state"
     ):
-        html.export(stateless, tmp_path / "x.html", title="t", meta=META)
+        export.export(stateless, tmp_path / "x.html", title="t", meta=META)
 
 
 def test_unknown_bundle_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="no automatic-publicPath throw"):
-        html.patch_bundle("console.log(1)", tmp_path)
+        bundle.patch_bundle("console.log(1)", tmp_path)
 
 
 def test_bad_assets_mode(reports: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(RenderError, match="assets must be 'inline' or 'shared', not 'cdn'"):
-        html.export(reports["plain_nb"], tmp_path / "x.html", title="t", meta=META, assets="cdn")
+        export.export(reports["plain_nb"], tmp_path / "x.html", title="t", meta=META, assets="cdn")
 
 
 def test_offline_violations_find_fetches_not_links() -> None:
@@ -232,14 +232,14 @@ def test_offline_violations_find_fetches_not_links() -> None:
         '@import "http://x/y.css";</style><a href="https://example.org/doc">doc</a>'
         '<link rel="stylesheet" href="https://x/z.css">'
     )
-    found = html.offline_violations(page)
+    found = export.offline_violations(page)
     assert len(found) == 4
-    assert html.offline_violations('<a href="https://example.org">x</a><img src="data:,">') == []
+    assert export.offline_violations('<a href="https://example.org">x</a><img src="data:,">') == []
 
 
 def test_patched_bundle_is_offline_safe() -> None:
     _assets_ready()
-    js = html.widget_bundle()
+    js = bundle.widget_bundle()
     assert "Automatic publicPath is not supported" not in js
     assert 'if(!e)e="./";' in js
     assert re.search(r"https?://", js) is None
@@ -264,21 +264,21 @@ def test_embedded_font_covers_every_character_of_the_page(
     text = reports[mode].read_text(encoding="utf-8")
     cmap = _embedded_font(text).getBestCmap()
     nb = nbformat.read(reports["plain_nb"], as_version=4)
-    needed = {c for c in html.page_characters(nb, ["员工绩效", *META.values()]) if ord(c) > 0x7F}
+    needed = {c for c in fonts.page_characters(nb, ["员工绩效", *META.values()]) if ord(c) > 0x7F}
     needed |= {"月", "份", "角", "色", "对", "象", "−", "—"}
     missing = sorted(c for c in needed if ord(c) not in cmap and not c.isspace())
     assert missing == []
     assert len(cmap) < 1500  # a subset, not the whole font
-    assert f'font-family: "{html.FONT_FAMILY}"' in text
+    assert f'font-family: "{fonts.FONT_FAMILY}"' in text
 
 
 def test_page_characters_reads_widget_state_and_entities() -> None:
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_markdown_cell("# 标题")]
     nb.metadata["widgets"] = {
-        html.WIDGET_STATE: {"state": {"m": {"state": {"value": "&#38391;<b>员</b>"}}}}
+        export.WIDGET_STATE: {"state": {"m": {"state": {"value": "&#38391;<b>员</b>"}}}}
     }
-    chars = html.page_characters(nb, ["额外"])
+    chars = fonts.page_characters(nb, ["额外"])
     assert {"标", "题", "员", chr(38391), "额", "外"} <= chars
 
 
@@ -334,7 +334,7 @@ def test_report_is_interactive_offline_without_cjk_fonts(
                 faces: [...document.fonts].filter(f => f.family.replace(/"/g, '') === family)
                                            .map(f => f.status),
             })""",
-            [html.FONT_FAMILY, chinese],
+            [fonts.FONT_FAMILY, chinese],
         )
         assert len(chinese) > 40
         assert state["check"] is True
@@ -342,7 +342,7 @@ def test_report_is_interactive_offline_without_cjk_fonts(
         family = page.evaluate(
             "() => getComputedStyle(document.querySelector('.widget-dropdown select')).fontFamily"
         )
-        assert family.replace('"', "").startswith(html.FONT_FAMILY + ",")
+        assert family.replace('"', "").startswith(fonts.FONT_FAMILY + ",")
         assert s.errors == [] and s.blocked == [] and s.console == []
         shot = s.screenshot(f"html_{mode}.png")
         assert shot.stat().st_size > 10_000

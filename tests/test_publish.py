@@ -25,7 +25,9 @@ from perfkit.month.build import build
 from perfkit.month.publish import changes, publish
 from perfkit.month.published import PublishedSnapshot, latest, version, versions
 from perfkit.month.snapshot import MANIFEST, Snapshot
-from perfkit.views import BranchReport, CompanyReport, EmployeeReport
+from perfkit.report.branch import BranchReport
+from perfkit.report.company import CompanyReport
+from perfkit.report.employee import EmployeeReport
 
 MONTH = "2026-10"
 REASON = "10月客户资产数据更正"

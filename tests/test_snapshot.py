@@ -21,8 +21,10 @@ from perfkit.month import snapshot as snap_mod
 from perfkit.month.build import build
 from perfkit.month.frames import register
 from perfkit.month.snapshot import MANIFEST, Snapshot
-from perfkit.views import BranchReport, CompanyReport, EmployeeReport
-from perfkit.widgets import Html
+from perfkit.report.branch import BranchReport
+from perfkit.report.company import CompanyReport
+from perfkit.report.employee import EmployeeReport
+from perfkit.report.widgets import Html
 
 MONTH = "2026-10"
 SECTIONS = {
@@ -55,13 +57,14 @@ def snap(store: Path, params_dir: Path, root: Path) -> Path:
 def cheap_charts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ranking bar charts as the text of their inputs: the comparison stays exact, without
     matplotlib's cost."""
-    import perfkit.views as views
+    from perfkit.report import branch, company
 
     def fake(rows: pd.DataFrame, unit: str, title: str, ref_value: float, ref_label: str):
         return Html(f"{title} {unit} {ref_label} {ref_value!r} "
                     f"{rows[['entity_id', 'value']].to_dict('records')!r}")
 
-    monkeypatch.setattr(views, "ranking_chart", fake)
+    for report in (company, branch):  # the reports that draw ranking charts
+        monkeypatch.setattr(report, "ranking_chart", fake)
 
 
 def visible_text(w: Any, out: list[str] | None = None) -> list[str]:

@@ -18,7 +18,9 @@ from perfkit.month.build import build
 from perfkit.month.frames import APPRAISAL_SCOPES
 from perfkit.month.snapshot import Snapshot
 from perfkit.month.sources import DirectSource, SnapshotSource
-from perfkit.views import BranchReport, CompanyReport, EmployeeReport
+from perfkit.report.branch import BranchReport
+from perfkit.report.company import CompanyReport
+from perfkit.report.employee import EmployeeReport
 
 MONTH = "2026-10"
 NEW_FRAMES = ["levels.summary", "levels.conditions", "pay",

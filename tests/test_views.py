@@ -165,11 +165,11 @@ def truth(store: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def batch(store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every report of MONTH rendered once (inline assets); returns out/<month>/."""
-    from perfkit import html
     from perfkit.batch import run
+    from perfkit.report import bundle
 
     try:
-        html.bundle_path()
+        bundle.bundle_path()
     except RenderError as exc:
         require(False, str(exc))
     out = tmp_path_factory.mktemp("views_out")
@@ -538,7 +538,9 @@ def _cells(frames: dict[str, Any]) -> str:
 def test_appraisal_data_is_scoped(store: Path, truth: dict[str, Any]) -> None:
     """考核方法: an employee's frames hold only his rows and his clients; a branch's only its own
     employees and no client rows; the company's only branch rows (no employee at all)."""
-    from perfkit.views import BranchReport, CompanyReport, EmployeeReport
+    from perfkit.report.branch import BranchReport
+    from perfkit.report.company import CompanyReport
+    from perfkit.report.employee import EmployeeReport
 
     names = truth["employees"]
     emp = _busiest_employee(truth)
@@ -574,7 +576,8 @@ def test_appraisal_data_is_scoped(store: Path, truth: dict[str, Any]) -> None:
 
 
 def test_appraisal_sections_switch_off(store: Path, truth: dict[str, Any], tmp_path: Path) -> None:
-    from perfkit.views import CompanyReport, EmployeeReport
+    from perfkit.report.company import CompanyReport
+    from perfkit.report.employee import EmployeeReport
 
     params = tmp_path / "parameters"
     shutil.copytree(PARAMS, params)
@@ -739,7 +742,7 @@ def test_render_branch_needs_entity(store: Path, tmp_path: Path) -> None:
 def test_budgets(batch: Path, truth: dict[str, Any], store: Path, tmp_path: Path,
                  session: Session) -> None:
     """Sizes of the busiest employee's report (inline and shared assets) and time to interactive."""
-    from perfkit.render import render
+    from perfkit.batch.render import render
 
     emp = _busiest_employee(truth)
     inline = (batch / "employees" / f"{emp}.html").stat().st_size

@@ -10,8 +10,10 @@ import ipywidgets as widgets
 import pandas as pd
 import pytest
 
-from perfkit.views import BranchReport, CompanyReport, EmployeeReport
-from perfkit.widgets import Html
+from perfkit.report.branch import BranchReport
+from perfkit.report.company import CompanyReport
+from perfkit.report.employee import EmployeeReport
+from perfkit.report.widgets import Html
 
 MONTH = "2026-10"
 NAMES = {"E1": "张伟", "E2": "李娜", "E3": "王芳", "E4": "刘洋"}
@@ -67,7 +69,7 @@ def test_company_counts_by_branch_and_region_class_without_employees(tiny_store,
 
 
 def test_level_counts_order_branches_by_id_and_region_classes_by_rank():
-    from perfkit.views import level_counts
+    from perfkit.report.levels_pay import level_counts
 
     summary = pd.DataFrame({
         "branch_id": ["B10", "B02", "B02", "B03"],

@@ -11,8 +11,8 @@ import pytest
 from ipywidgets.widgets.widget import _instances
 from ipywidgets.widgets.widget_link import Link
 
-from perfkit import widgets as pw
 from perfkit.errors import RenderError
+from perfkit.report import widgets as pw
 
 EVIL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">{{ 7*7 }}'
 
@@ -165,7 +165,7 @@ def test_pages_join_adjacent_markup_into_one_widget() -> None:
 
 
 def test_markup_widgets_share_one_layout_and_style_until_closed() -> None:
-    a, b = pw.text("一").widget(), pw.table(pd.DataFrame({"x": [1]})).widget()
+    a, b = pw.text("一").widget(), pw.table_html(pd.DataFrame({"x": [1]})).widget()
     assert a.layout is b.layout and a.style is b.style
     assert pw.text("一").value == "<p>一</p>"  # read like a widget's value
     a.layout.close()  # as Widget.close_all() would (not called here: it would close other tests')

@@ -1,7 +1,7 @@
 """The monthly batch (``perfkit run``): every report of a month, in parallel, resumable.
 
 One job per (month, role, entity): papermill executes the role notebook with its parameters, an
-exporter (default :func:`perfkit.html.export`) writes one HTML file. Output goes to
+exporter (default :func:`perfkit.report.export.export`) writes one HTML file. Output goes to
 ``<out>/<month>/`` with ``manifest.json``, ``index.html`` and ``distribution.csv``.
 
 Modules: ``config`` (run.yaml), ``plan`` (entities, jobs, paths), ``fingerprint``, ``execute`` (one

@@ -193,7 +193,7 @@ def execute_job(job: Job, opts: ExecOptions) -> dict[str, Any]:
     if error is None:
         try:
             exporter = get_exporter(opts.exporter)
-            meta = {  # keys as perfkit.html labels them (月份, 角色, 对象, 数据指纹)
+            meta = {  # keys as perfkit.report.export labels them (月份, 角色, 对象, 数据指纹)
                 "month": job.month,
                 "role": job.role,
                 "entity": f"{job.entity.name}（{job.entity_id}）",

@@ -1,5 +1,5 @@
 """Exporters: executed notebook → one HTML file. A small registry, so the batch can run before (or
-without) the offline template of :mod:`perfkit.html`.
+without) the offline template of :mod:`perfkit.report.export`.
 
 An exporter is ``exporter(notebook_path, out_path, *, title, meta, assets, assets_dir) -> Path`` and
 must be picklable (a module-level function) to run in worker processes or on a Dask cluster.
@@ -21,7 +21,7 @@ Exporter = Callable[..., Any]
 LABELS = {"month": "月份", "role": "角色", "entity": "对象", "fingerprint": "数据指纹"}
 
 _EXPORTERS: dict[str, str] = {
-    "perfkit": "perfkit.html:export",
+    "perfkit": "perfkit.report.export:export",
     "plain": "perfkit.batch.export:plain_export",
 }
 
@@ -32,7 +32,7 @@ def register(name: str, target: str) -> None:
 
 
 def get_exporter(spec: str | Exporter | None) -> Exporter:
-    """Resolve ``spec``: ``None`` → ``perfkit`` (:func:`perfkit.html.export`), a registered name, a
+    """Resolve ``spec``: ``None`` → ``perfkit`` (:func:`perfkit.report.export.export`), a registered name, a
     ``"module:function"`` string, or a callable (returned as is).
 
     Raises :class:`RenderError` naming the unknown exporter and the known ones.
@@ -61,7 +61,7 @@ def plain_export(
 ) -> Path:
     """A minimal self-contained HTML page: title, meta table and the text/HTML outputs of every code
     cell (no code, no widgets, no external references). For tests and as a fallback; the real
-    reports use :func:`perfkit.html.export`."""
+    reports use :func:`perfkit.report.export.export`."""
     nb = json.loads(Path(notebook_path).read_text(encoding="utf-8"))
     parts = [
         "<!DOCTYPE html><html lang='zh-CN'><head><meta charset='utf-8'>",

@@ -63,9 +63,9 @@ PRELOAD = (
     "ipykernel.zmqshell",
     "ipykernel.debugger",  # debugpy: 0.2 s of every kernel start otherwise
     "perfkit",
-    "perfkit.views",
-    "perfkit.charts",
-    "perfkit.widgets",
+    "perfkit.report.company",
+    "perfkit.report.branch",
+    "perfkit.report.employee",
 )
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 PR_SET_PDEATHSIG = 1
@@ -98,7 +98,7 @@ def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
         from matplotlib import font_manager
 
         font_manager.fontManager  # noqa: B018 - loads the font list cache
-        from perfkit.charts import _register, find_cjk_font
+        from perfkit.report.charts import _register, find_cjk_font
 
         _register(str(find_cjk_font()))
     return failed

@@ -262,7 +262,7 @@ def run(
     ``out/<month>/``. Jobs that are up to date (same fingerprint, output present) are skipped unless
     ``force``. ``only`` restricts to entity ids (``company`` for the company report). ``scheduler``:
     None = local process pool of ``workers`` (default: cores), ``tcp://…`` or a Dask ``Client`` =
-    that cluster. ``exporter``: None = :func:`perfkit.html.export`, a registered name (``plain``)
+    that cluster. ``exporter``: None = :func:`perfkit.report.export.export`, a registered name (``plain``)
     or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto). ``snapshot``: compute
     the month's data once (:mod:`perfkit.month.build`, reused while its fingerprint holds) and give
     every job its slice (jobs whose notebook declares a ``snapshot`` parameter); None = when two or

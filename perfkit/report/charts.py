@@ -2,7 +2,7 @@
 
 Charts are emitted as inline SVG with ``svg.fonttype: none``: text stays text (crisp when zoomed or
 printed, selectable, a few KB per chart) and is drawn by the page's embedded CJK font subset (see
-:mod:`perfkit.html`), so a viewer needs no CJK font of its own. Matplotlib still needs a real font file
+:mod:`perfkit.report.fonts`), so a viewer needs no CJK font of its own. Matplotlib still needs a real font file
 (TTF/OTF/TTC, not woff2) on the rendering machine to measure text: :func:`find_cjk_font` locates it.
 """
 
@@ -21,11 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.errors import RenderError
+from perfkit.formatting import DASH, format_number
 
 log = logging.getLogger(__name__)
 
-MINUS = "\u2212"  # the real minus sign, never the ASCII hyphen, in every number a reader sees
-DASH = "—"  # shown for a missing value (NaN, None, zero denominator)
 
 #: Where a CJK font may live, in order of preference. The first is installed by ``pip`` with the
 #: project (so ``make report`` needs no apt); the others are Debian / common system packages.
@@ -108,37 +107,6 @@ def setup(style: str = "whitegrid", context: str = "notebook", palette: str = "d
         }
     )
     return family
-
-
-def format_number(
-    value: Any, decimals: int = 0, *, percent: bool = False, sign: bool = False
-) -> str:
-    """Format a number for a Chinese report: thousands separators, U+2212 minus, "—" when missing.
-
-    Strings pass through unchanged (the caller escapes them); an empty string gives "—".
-    ``percent`` multiplies by 100 and appends "%". ``sign`` adds "+" to positive values (changes).
-    A value that rounds to zero never shows a sign ("0.0", not "−0.0"). NaN, None and inf give "—".
-    """
-    if value is None:
-        return DASH
-    if isinstance(value, str):
-        return value or DASH
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return DASH
-    if math.isnan(x) or math.isinf(x):
-        return DASH
-    if percent:
-        x *= 100
-    text = f"{abs(x):,.{decimals}f}"
-    zero = f"{0:,.{decimals}f}"
-    if text != zero:
-        if x < 0:
-            text = MINUS + text
-        elif sign:
-            text = "+" + text
-    return text + ("%" if percent else "")
 
 
 def number_formatter(decimals: int = 0, *, percent: bool = False) -> Callable[[float, Any], str]:

@@ -15,8 +15,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from perfkit.charts import DASH, MINUS, chart_widget, format_number
 from perfkit.errors import RenderError
+from perfkit.formatting import DASH, MINUS, format_number
+from perfkit.report.charts import chart_widget
 
 #: Selector widgets a drill-down may use, by ``kind``.
 SELECTORS: dict[str, Callable[..., widgets.Widget]] = {
@@ -34,7 +35,7 @@ Formatter = str | Callable[[Any], str]
 class Html(str):
     """A piece of report markup (everything from data already escaped), lighter than a widget.
 
-    :func:`text`, :func:`table`, :func:`csv_download` and the SVG charts return it. Where a page is
+    :func:`text`, :func:`table_html`, :func:`csv_download` and the SVG charts return it. Where a page is
     built (:func:`as_widget`: drill-downs, tabs, lists) adjacent pieces become one
     ``ipywidgets.HTML``: a report has a few hundred widget models instead of thousands, which the
     kernel, papermill, the export and the browser all pay for. Shown on its own (a notebook cell's
@@ -145,8 +146,9 @@ def table_html(
     caption: str | None = None,
     max_rows: int | None = None,
     css_class: str = "",
-) -> str:
-    """Render a DataFrame as an escaped HTML ``<table class="perfkit-table">`` (rows in given order).
+) -> Html:
+    """A DataFrame as an escaped HTML ``<table class="perfkit-table">`` (rows in given order), as
+    report markup (:class:`Html`, usable inside drill-downs).
 
     Every header and cell text is HTML-escaped; numeric columns are right-aligned (class ``num``).
     ``formats`` maps column names to a :func:`format_cell` spec. ``max_rows`` truncates with a note
@@ -184,12 +186,7 @@ def table_html(
     parts.append("</tbody></table>")
     if shown < len(frame):
         parts.append(f'<div class="perfkit-note">另有 {len(frame) - shown:,} 行未显示</div>')
-    return "".join(parts)
-
-
-def table(df: Any, **kwargs: Any) -> Html:
-    """:func:`table_html` as report markup (:class:`Html`; usable inside drill-downs)."""
-    return Html(table_html(df, **kwargs))
+    return Html("".join(parts))
 
 
 def text(value: str, *, tag: str = "p", css_class: str = "") -> Html:
@@ -213,8 +210,8 @@ def as_widget(obj: Any) -> widgets.Widget:
     """Turn one drill-down page into a widget.
 
     A widget passes through; :class:`Html` becomes an ``ipywidgets.HTML``; a string is shown as
-    escaped text; a DataFrame becomes :func:`table`; a matplotlib Figure becomes
-    :func:`perfkit.charts.chart_widget`; a list/tuple of these is stacked vertically, each run of
+    escaped text; a DataFrame becomes :func:`table_html`; a matplotlib Figure becomes
+    :func:`perfkit.report.charts.chart_widget`; a list/tuple of these is stacked vertically, each run of
     adjacent markup and strings joined into one ``HTML`` (a list that joins into one piece gives
     that piece, not a box). Anything else is a :class:`RenderError` naming its type.
     """
@@ -229,7 +226,7 @@ def as_widget(obj: Any) -> widgets.Widget:
         for item in obj:
             piece = _markup(item)
             if piece is None and hasattr(item, "itertuples") and hasattr(item, "columns"):
-                piece = table(item)
+                piece = table_html(item)
             if piece is not None:
                 run.append(piece)
                 continue
@@ -241,7 +238,7 @@ def as_widget(obj: Any) -> widgets.Widget:
             children.append(Html("".join(run)).widget())
         return children[0] if len(children) == 1 else widgets.VBox(children)
     if hasattr(obj, "itertuples") and hasattr(obj, "columns"):
-        return table(obj).widget()
+        return table_html(obj).widget()
     if hasattr(obj, "savefig"):
         return chart_widget(obj)
     raise RenderError(

@@ -1,8 +1,10 @@
 """Report sections of the appraisal methods (考核方法): widgets from already-scoped frames.
 
-The report classes in :mod:`perfkit.views` load the frames of :mod:`perfkit.appraisal` through
-their data source (sliced by branch or employee), keep only the rows their role may see, and call
-the builders here (pure: frames in, widgets out). Every section can be switched off in parameters/appraisal.yaml ``sections``.
+The role reports (:mod:`perfkit.report`) load the frames of :mod:`perfkit.appraisal.frames` through
+their data source (sliced by branch or employee), keep only the rows their role may see
+(:func:`employee_frames`, :func:`branch_frames`, :func:`company_frames`), and call the builders
+here (pure: frames in, widgets out). Every section can be switched off in parameters/appraisal.yaml
+``sections``.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ import pandas as pd
 
 from perfkit.appraisal.advisor import ACTIONS, NO_VERDICT
 from perfkit.appraisal.options import CLASSES, AppraisalSpec
-from perfkit.charts import DASH, format_number
-from perfkit.widgets import Page, as_widget, drilldown, tabs, text
-from perfkit.widgets import table as table_widget
+from perfkit.appraisal.rfm import summarise
+from perfkit.formatting import DASH, format_number
+from perfkit.report.sections import stars
+from perfkit.report.widgets import Page, as_widget, drilldown, table_html, tabs, text
 
 SECTION_TITLES = {"ability": "能力评价（360度）", "conduct": "行为扣分与绩效奖金",
                   "advisor": "风险调整收益评价", "rfm": "客户分类（RFM）"}
@@ -40,14 +43,6 @@ def pct(x: Any, decimals: int = 2, sign: bool = False) -> str:
 
 def num(x: Any, decimals: int = 2) -> str:
     return format_number(x, decimals)
-
-
-def stars(n: Any) -> str:
-    try:
-        k = int(n)
-    except (TypeError, ValueError):
-        return DASH
-    return "★" * k + "☆" * (5 - k)
 
 
 def _coef(c: Any, p: Any, decimals: int = 4) -> str:
@@ -84,7 +79,7 @@ def ability_page(ab: pd.DataFrame, dims: pd.DataFrame) -> Page:
             "各评价关系按 scorecard.yaml 权重加权，缺少的关系不计）")
     table = pd.DataFrame({"评价维度": dims["dimension"].to_numpy(),
                           "得分": [num(x, 1) for x in dims["score"]]})
-    return as_widget([text(line, css_class="perfkit-score"), table_widget(table)])
+    return as_widget([text(line, css_class="perfkit-score"), table_html(table)])
 
 
 def conduct_page(cd: pd.DataFrame, inc: pd.DataFrame, floor: float) -> Page:
@@ -99,7 +94,7 @@ def conduct_page(cd: pd.DataFrame, inc: pd.DataFrame, floor: float) -> Page:
     if inc.empty:
         parts.append(text("本期无违规或投诉记录。", css_class="perfkit-note"))
     else:
-        parts += [text(f"扣分记录 {len(inc)} 项", tag="h4"), table_widget(incident_table(inc))]
+        parts += [text(f"扣分记录 {len(inc)} 项", tag="h4"), table_html(incident_table(inc))]
     return as_widget(parts)
 
 
@@ -136,7 +131,7 @@ def advisor_page(adv: pd.DataFrame) -> Page:
     ]
     line = f"考核级别：{r.action}（{verdict_reason(r)}）"
     return as_widget([text(line, css_class="perfkit-score"),
-                         table_widget(pd.DataFrame(rows, columns=["项目", "数值"]))])
+                         table_html(pd.DataFrame(rows, columns=["项目", "数值"]))])
 
 
 def rfm_summary_table(summary: pd.DataFrame, services: dict[str, str]) -> pd.DataFrame:
@@ -160,8 +155,6 @@ def service_text(cls: str, services: dict[str, str]) -> str:
 
 
 def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> Page:
-    from perfkit.appraisal.rfm import summarise
-
     if clients.empty:
         return text("本月无在册客户。", css_class="perfkit-note")
     summary = summarise(clients, "employee_id")
@@ -181,8 +174,8 @@ def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> Page:
             "建议服务": mine["service"].to_numpy(),
         })
         pages.append((f"{cls}（{len(mine)}）",
-                      [table_widget(listing, max_rows=CLIENT_ROWS_SHOWN)]))
-    return as_widget([table_widget(rfm_summary_table(summary, services)),
+                      [table_html(listing, max_rows=CLIENT_ROWS_SHOWN)]))
+    return as_widget([table_html(rfm_summary_table(summary, services)),
                          text("按类别查看客户（资产从高到低）：", css_class="perfkit-note"),
                          drilldown(pages, kind="toggle")])
 
@@ -240,7 +233,7 @@ def branch_section(spec: AppraisalSpec, staff: pd.DataFrame, frames: dict[str, p
     pages: dict[str, Any] = {}
     if any(spec.enabled(k) for k in ("ability", "conduct", "advisor")):
         pages["员工考核汇总"] = [
-            table_widget(branch_employee_table(staff, frames["ability"], frames["conduct"],
+            table_html(branch_employee_table(staff, frames["ability"], frames["conduct"],
                                                frames["advisor"], spec)),
             text("考核级别：排名前40%且 Jensen α 或 T-M 能力显著为奖励，否则督导；中间段显著为督导，"
                  "否则警告（查看期）；末位10%显著为督导，否则更换；历史不足不评级。",
@@ -248,11 +241,11 @@ def branch_section(spec: AppraisalSpec, staff: pd.DataFrame, frames: dict[str, p
     if spec.enabled("conduct"):
         names = dict(zip(staff["employee_id"], staff["employee_name"], strict=True))
         inc = frames["incidents"]
-        pages["扣分记录"] = (table_widget(incident_table(inc, names)) if not inc.empty
+        pages["扣分记录"] = (table_html(incident_table(inc, names)) if not inc.empty
                          else text("本期无违规或投诉记录。", css_class="perfkit-note"))
     if spec.enabled("rfm"):
-        pages["客户分类"] = [table_widget(branch_rfm_table(staff, frames["rfm_employee"])),
-                         table_widget(rfm_summary_table(
+        pages["客户分类"] = [table_html(branch_rfm_table(staff, frames["rfm_employee"])),
+                         table_html(rfm_summary_table(
                              frames["rfm_employee"].groupby("rfm_class", as_index=False)
                              [["clients", "assets", "vip", "core"]].sum(), spec.rfm.services))]
     return tabs(pages)
@@ -274,7 +267,7 @@ def company_section(spec: AppraisalSpec, adv: pd.DataFrame, rfm_br: pd.DataFrame
         out["考察期客户增值"] = [wan(x) for x in a["client_pnl_window"]]
         out["平均MRAR"] = [pct(x) for x in a["mean_mrar"]]
         pages["考核级别"] = [
-            table_widget(out),
+            table_html(out),
             text("各营业部员工按考核级别计数（员工按同岗位 MRAR 排名与 Jensen α、T-M 回归的显著性评级）。",
                  css_class="perfkit-note")]
     if spec.enabled("rfm"):
@@ -285,7 +278,7 @@ def company_section(spec: AppraisalSpec, adv: pd.DataFrame, rfm_br: pd.DataFrame
             out[f"{cls}客户数"] = [int(idx["clients"].get((b, cls), 0)) for b in order]
             out[f"{cls}资产"] = [wan(idx["assets"].get((b, cls), 0)) for b in order]
         total = rfm_br.groupby("rfm_class", as_index=False)[["clients", "assets", "vip", "core"]].sum()
-        pages["客户分类"] = [table_widget(out), table_widget(rfm_summary_table(total, spec.rfm.services))]
+        pages["客户分类"] = [table_html(out), table_html(rfm_summary_table(total, spec.rfm.services))]
     if not pages:
         return text("考核方法各部分均已在 parameters/appraisal.yaml 中关闭。", css_class="perfkit-note")
     return tabs(pages)

@@ -1,0 +1,146 @@
+"""部门绩效 + 员工管理 (a branch report): the branch beside the company, drilling into its employees;
+their scorecards, indicators, open tasks, appraisal figures, level review and pay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from perfkit.appraisal.options import load_appraisal
+from perfkit.errors import RequestError
+from perfkit.report import appraisal_sections
+from perfkit.report.base import Report, require_rows
+from perfkit.report.levels_pay import (
+    condition_table,
+    level_cycle_note,
+    level_line,
+    level_table,
+    pay_formulas,
+    pay_summary,
+)
+from perfkit.report.sections import (
+    employee_scorecards,
+    indicator_summary,
+    points_table,
+    ranking,
+    ranking_chart,
+    score_line,
+    task_table,
+)
+from perfkit.report.widgets import Page, as_widget, csv_download, drilldown, table_html, tabs, text
+
+
+@dataclass
+class BranchReport(Report):
+    """部门绩效 + 员工管理: the branch beside the company; drill into the branch's employees."""
+
+    branch_id: str = ""
+
+    def _reader(self) -> dict[str, str]:
+        return {"branch": self.branch_id}  # its own rows and its employees'
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        d, b = self.data, self.branch_id
+        self.branch = d.indicators("branch", entity=b)
+        require_rows(self.branch, f"branch {b} in {self.month}")
+        self.name = str(self.branch["entity_name"].iloc[0])
+        self.company = d.indicators("company")
+        self.employees = d.indicators("employee", branch=b)
+        self.scores, self.breakdown = d.scorecard("employee", entity=b)
+        self.tasks = d.tasks("branch", entity=b)
+        self.stat = d.stat_tables("branch", entity=b)
+
+
+    def indicators(self) -> Page:
+        """Per family: branch vs company; blue names → the branch's employees ascending + chart."""
+        pages = {}
+        for fam, label in self.catalog.families.items():
+            rows = self.branch[self.branch["family"] == fam]
+            comp = self.company[self.company["family"] == fam]
+            options = []
+            for r in rows.itertuples():
+                emp = self.employees[self.employees["indicator_id"] == r.indicator_id]
+                options.append((r.name, [
+                    text(f"{r.name}：本营业部员工本月值（升序），虚线为本营业部值", tag="h4"),
+                    table_html(ranking(emp, r.unit, "员工")),
+                    ranking_chart(emp, r.unit, r.name, r.value, "本营业部"),
+                ]))
+            summary = indicator_summary(rows, compare=comp, compare_label="全公司")
+            summary = summary.rename(columns={"本月": "本营业部"})
+            pages[label] = [table_html(summary),
+                            text("点击指标名称查看本营业部员工情况：", css_class="perfkit-note"),
+                            drilldown(options, kind="links")]
+        return tabs(pages)
+
+    def scorecards(self) -> Page:
+        return table_html(employee_scorecards(self.scores, self.catalog))
+
+    def employee_pages(self) -> Page:
+        """员工管理: pick an employee → his score, indicators with points, and his open tasks."""
+        options = []
+        ordered = self.scores.sort_values(["parent_id", "entity_id"])
+        for s in ordered.itertuples():
+            bd = self.breakdown[self.breakdown["entity_id"] == s.entity_id]
+            ind = self.employees[self.employees["entity_id"] == s.entity_id]
+            todo = self.tasks[(self.tasks["employee_id"] == s.entity_id)
+                              & (self.tasks["status"] == "未完成")]
+            options.append((f"{s.entity_name}（{s.entity_id}）", [
+                text(score_line(s), css_class="perfkit-score"),
+                table_html(points_table(ind, bd)),
+                text(f"未完成任务 {len(todo)} 项", tag="h4"),
+                task_table(todo),
+            ]))
+        return drilldown(options, kind="dropdown", description="员工")
+
+    def tables(self) -> Page:
+        return tabs({name: table_html(df) for name, df in self.stat.items()})
+
+    def appraisal_data(self) -> dict[str, pd.DataFrame]:
+        """考核方法 data of the branch's own employees (no client rows)."""
+        return appraisal_sections.branch_frames(self.data, self.branch_id, load_appraisal(self.params))
+
+    def appraisal(self) -> Page:
+        """考核方法 per employee: ability, deductions and bonus (with the incidents), risk-adjusted
+        figures with the action level, clients by RFM class."""
+        spec = load_appraisal(self.params)
+        data = appraisal_sections.branch_frames(self.data, self.branch_id, spec)
+        return appraisal_sections.branch_section(spec, data["staff"], data)
+
+    # ── 职级评定与薪酬 (issue 8): this branch's employees only ──
+
+    def level_changes(self) -> Page:
+        """The branch's employees: level, recommendation and reason; pick one → every condition."""
+        try:
+            summary, cond = self.data.levels(
+                entity=self.branch_id, composite=self.scores.set_index("entity_id")["composite"])
+        except RequestError:  # no 客户经理 to review in this branch
+            return text("本营业部本月无参加职级评定的员工。", css_class="perfkit-note")
+        table_ = level_table(summary)
+        options = [(f"{r.employee_name}（{r.employee_id}）",
+                    [text(level_line(r), css_class="perfkit-score"),
+                     table_html(condition_table(cond[cond["employee_id"] == r.employee_id]))])
+                   for r in summary.itertuples()]
+        return as_widget([
+            text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
+            table_html(table_), csv_download(table_, f"职级评定_{self.branch_id}_{self.month}.csv"),
+            text("选择员工查看各项条件：", css_class="perfkit-note"),
+            drilldown(options, kind="dropdown", description="员工"),
+        ])
+
+    def pay_table(self) -> Page:
+        """The branch's employees: 绩效工资, 提成工资, 奖金 and total; pick one → the formulas."""
+        comp = self.scores.set_index("entity_id")["composite"]
+        try:
+            df = self.data.pay(entity=self.branch_id, composite=comp)
+        except RequestError:  # nobody paid by these rules in this branch
+            return text("本营业部本月无适用本办法的员工。", css_class="perfkit-note")
+        out = pay_summary(df)
+        options = [(f"{r.employee_name}（{r.employee_id}）", table_html(pay_formulas(r)))
+                   for r in df.itertuples()]
+        return as_widget([
+            table_html(out), csv_download(out, f"绩效工资_{self.branch_id}_{self.month}.csv"),
+            text("选择员工查看计算公式：", css_class="perfkit-note"),
+            drilldown(options, kind="dropdown", description="员工"),
+        ])
