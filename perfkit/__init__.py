@@ -7,11 +7,14 @@ The public API, each returning pandas DataFrames (``store`` is a DuckDB path or 
 - :func:`stat_tables` — the statistical tables (查看报表)
 - :func:`scores`, :func:`breakdown` — scorecard: composite, grade, stars; points per indicator
 - :func:`check` — validate the parameters files
-- :func:`generate_demo`, :func:`import_paths` — build a store
-- :func:`run` — every report of a month (one report: :func:`perfkit.render.render`)
+- :func:`load_catalog`, :func:`load_scorecard` — the parameters as typed models
+- :func:`create_store`, :func:`open_store`, :func:`generate_demo`, :func:`import_paths` — a store
+- :func:`run` — every report of a month (one report: :func:`perfkit.batch.render.render`)
 
-The data-layer functions are bound here at import; the heavier ones (batch, demo, import) are
-imported on first use.
+Each name is imported on first use, so ``import perfkit`` stays fast (the CLI, kernels, workers).
+The package's layers are its subpackages (docs/architecture.md). Module paths of perfkit 0.1's flat
+layout (``perfkit.views``, ``perfkit.scorecard`` …) still import, with a DeprecationWarning, until
+the next release (:mod:`perfkit._compat`).
 """
 
 from __future__ import annotations
@@ -19,38 +22,42 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from perfkit import _compat
+
 __version__ = "0.1.0"
 
-# Bound eagerly: several share their module's name (perfkit.metrics.indicators, perfkit.metrics.tasks,
-# perfkit.check), and binding the function after the submodule is loaded keeps
-# ``perfkit.indicators(...)`` a function whatever is imported later.
-from perfkit.appraisal.scorecard import breakdown, scores
-from perfkit.appraisal.spec import load_scorecard  # noqa: E402
-from perfkit.check import check  # noqa: E402
-from perfkit.data.store import create_store, open_store  # noqa: E402
-from perfkit.metrics.catalog import load_catalog  # noqa: E402
-from perfkit.metrics.indicators import indicators  # noqa: E402
-from perfkit.metrics.tables import stat_tables  # noqa: E402
-from perfkit.metrics.tasks import tasks  # noqa: E402
-
-_EXPORTS = {
-    "import_paths": "perfkit.data.importer",
-    "run": "perfkit.batch",
+#: public name → (module, attribute)
+_API: dict[str, tuple[str, str]] = {
+    "breakdown": ("perfkit.appraisal.scorecard", "breakdown"),
+    "check": ("perfkit.project.check", "check"),
+    "create_store": ("perfkit.data.store", "create_store"),
+    "generate_demo": ("perfkit.data.demo.generator", "generate"),
+    "import_paths": ("perfkit.data.importer", "import_paths"),
+    "indicators": ("perfkit.metrics.indicators", "indicators"),
+    "load_catalog": ("perfkit.metrics.catalog", "load_catalog"),
+    "load_scorecard": ("perfkit.appraisal.spec", "load_scorecard"),
+    "open_store": ("perfkit.data.store", "open_store"),
+    "run": ("perfkit.batch.runner", "run"),
+    "scores": ("perfkit.appraisal.scorecard", "scores"),
+    "stat_tables": ("perfkit.metrics.tables", "stat_tables"),
+    "tasks": ("perfkit.metrics.tasks", "tasks"),
 }
-_ALIASES = {"generate_demo": ("perfkit.data.demo", "generate")}
 
-__all__ = [
-    "__version__", "breakdown", "check", "create_store", "generate_demo", "import_paths",
-    "indicators", "load_catalog", "load_scorecard", "open_store", "run", "scores", "stat_tables",
-    "tasks",
-]
+__all__ = ["__version__", *sorted(_API)]
+
+_compat.install()
 
 
 def __getattr__(name: str) -> Any:
-    """Import on first use, so ``import perfkit`` stays fast (the CLI, kernels, workers)."""
-    if name in _EXPORTS:
-        return getattr(import_module(_EXPORTS[name]), name)
-    if name in _ALIASES:
-        module, attr = _ALIASES[name]
-        return getattr(import_module(module), attr)
-    raise AttributeError(f"module 'perfkit' has no attribute {name!r}")
+    """The public function ``name``, imported on first use."""
+    try:
+        module, attr = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'perfkit' has no attribute {name!r}") from None
+    value = getattr(import_module(module), attr)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})

@@ -27,11 +27,12 @@ from pathlib import Path
 import psutil
 import pytest
 
-from perfkit.batch import add_cli, run
+from perfkit.batch import run
 from perfkit.batch.config import load_run_config
 from perfkit.batch.execute import is_retryable
 from perfkit.batch.index import render_index
 from perfkit.batch.plan import entities, file_stem, select
+from perfkit.cli.run import add_commands
 from perfkit.data.store import create_store, open_store, store_fingerprint
 from perfkit.errors import RequestError, SpecError
 
@@ -246,7 +247,8 @@ def test_index_escapes_names_and_has_no_external_references():
 def test_cli_registers_every_flag_with_help():
     parser = argparse.ArgumentParser(prog="perfkit")
     sub = parser.add_subparsers(dest="command")
-    p = add_cli(sub)
+    add_commands(sub)
+    p = sub.choices["run"]
     flags = {s for a in p._actions for s in a.option_strings if s.startswith("--") and s != "--help"}
     assert {"--month", "--role", "--only", "--workers", "--scheduler", "--force", "--out", "--db",
             "--assets"} <= flags
@@ -371,7 +373,7 @@ def test_failing_notebook_does_not_stop_the_others(world, tmp_path, monkeypatch,
     monkeypatch.setenv("PERFKIT_TEST_DIE_ONCE", str(tmp_path))
     monkeypatch.setenv("PERFKIT_TEST_DIE_IDS", "E05")
     parser = argparse.ArgumentParser(prog="perfkit")
-    add_cli(parser.add_subparsers(dest="command"))
+    add_commands(parser.add_subparsers(dest="command"))
     out = tmp_path / "out"
     args = parser.parse_args([
         "run", "--month", MONTH, "--only", "B01,E02,E05", "--workers", "2", "--out", str(out),

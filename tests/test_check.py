@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from perfkit.check import Problem, check
 from perfkit.data.store import create_store
+from perfkit.project.check import Problem, check
 
 PARAMS = Path(__file__).resolve().parents[1] / "parameters"
 

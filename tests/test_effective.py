@@ -143,7 +143,7 @@ def test_bad_settings_name_file_entry_and_field(field, value, message):
 
 
 def test_perfkit_check_reports_a_bad_basis(params_dir, tmp_path):
-    from perfkit.check import check
+    from perfkit.project.check import check
 
     params = _params_with(tmp_path, params_dir,
                           {"effective_assets_basis: month_end": "effective_assets_basis: daily"})

@@ -181,8 +181,8 @@ def test_probation_rule_for_new_hires(rules, hire, eff, inflow, comm, status, re
 
 
 def test_store_cli_and_check(tiny_store, params_dir, tmp_path, capsys):
-    from perfkit.check import check
     from perfkit.cli import main
+    from perfkit.project.check import check
 
     summary, cond = level_review(tiny_store, "2026-10")
     # E1 中级 一类, E2 初级 一类, E3 高级 二类, E4 初级 hired 2026-10-08 (probation)

@@ -91,8 +91,8 @@ def test_no_composite_no_performance_pay(rules):
 
 def test_store_and_cli(tiny_store, params_dir, tmp_path, capsys):
     from perfkit.appraisal.scorecard import scores
-    from perfkit.check import check
     from perfkit.cli import main
+    from perfkit.project.check import check
 
     df = pay(tiny_store, "2026-10").set_index("employee_id")
     assert list(df.index) == ["E1", "E2", "E3", "E4"]

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.batch.export import Exporter, get_exporter
+from perfkit.batch.forkserver import ForkServerError, ensure_importable, get_server
 from perfkit.batch.plan import Job
 from perfkit.digest import sha256_file
 from perfkit.files import atomic_path
@@ -68,8 +69,6 @@ def is_retryable(exc: BaseException) -> bool:
     another attempt with a fresh kernel."""
     from nbclient.exceptions import DeadKernelError
 
-    from perfkit.batch.forkserver import ForkServerError
-
     if isinstance(exc, DeadKernelError | ForkServerError):
         return True
     text = str(exc)
@@ -78,17 +77,6 @@ def is_retryable(exc: BaseException) -> bool:
     return isinstance(exc, RuntimeError) and (
         "Kernel died before replying" in text or "Kernel didn't respond" in text
     )
-
-
-def ensure_importable() -> None:
-    """Put the folder holding ``perfkit`` on ``PYTHONPATH`` so kernels started from here import the
-    same perfkit as this process, installed or not."""
-    import perfkit
-
-    root = str(Path(perfkit.__file__).resolve().parent.parent)
-    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    if root not in paths:
-        os.environ["PYTHONPATH"] = os.pathsep.join([root, *paths])
 
 
 def _papermill(job: Job, out: Path, opts: ExecOptions) -> dict[str, Any] | None:
@@ -133,8 +121,6 @@ def _papermill(job: Job, out: Path, opts: ExecOptions) -> dict[str, Any] | None:
 
 def configure_server(opts: ExecOptions) -> Any:
     """This process's fork server with the recycling limits of ``opts``."""
-    from perfkit.batch.forkserver import get_server
-
     server = get_server()
     server.max_kernels = opts.recycle_after
     server.max_memory = int(opts.recycle_mb * 2**20)

@@ -2,7 +2,7 @@
 process per notebook.
 
 The server (``python -m perfkit.batch.forkserver``) imports pandas, numpy, duckdb, matplotlib (with the
-kernel's inline backend), seaborn, ipywidgets, ipykernel and perfkit's views, and nothing more: it
+kernel's inline backend), seaborn, ipywidgets, ipykernel and perfkit's reports, and nothing more: it
 starts no thread, no ZMQ context and runs no notebook code, so a child forked from it is a clean
 process. Each child becomes an ipykernel (``IPKernelApp`` binding random ports and writing its own
 connection file) in the working folder and environment of the request. A kernel serves one
@@ -69,6 +69,15 @@ PRELOAD = (
 )
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 PR_SET_PDEATHSIG = 1
+
+
+def ensure_importable() -> None:
+    """Put the folder holding ``perfkit`` on ``PYTHONPATH`` so the kernels (forked or started from
+    scratch) import the same perfkit as this process, installed or not."""
+    root = str(Path(__file__).resolve().parents[2])
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if root not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([root, *paths])
 
 
 # ------------------------------------------------------------------------------------ the server
@@ -304,8 +313,6 @@ class ForkServer:
             if self.pid is not None:
                 return
             self.close()
-            from perfkit.batch.execute import ensure_importable
-
             ensure_importable()
             t0 = time.perf_counter()
             self.proc = subprocess.Popen(

@@ -136,7 +136,8 @@ def check_kernel() -> None:
     """
     from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 
-    from perfkit.batch.execute import KERNEL_NAME, ensure_importable
+    from perfkit.batch.execute import KERNEL_NAME
+    from perfkit.batch.forkserver import ensure_importable
 
     try:
         spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)

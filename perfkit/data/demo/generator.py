@@ -47,7 +47,8 @@ import numpy as np
 import pyarrow as pa
 
 from perfkit.data.demo.base import _Calendar, _calendar, _cat, _codes, _dates, _join, _num, _strs
-from perfkit.data.demo.clients import _client_table, _clients, _contacts, _risk, _simulate, _surveys
+from perfkit.data.demo.clients import _client_table, _clients, _risk, _simulate
+from perfkit.data.demo.contacts import _contacts, _surveys
 from perfkit.data.demo.staff import (
     _employee_table,
     _incidents,

@@ -1,11 +1,13 @@
 """``perfkit check``: validate every parameters file and list the problems.
 
-check only *collects*: every rule lives in the loader that owns the file (perfkit.metrics.catalog for
-indicators.yaml, measures/*.sql and tasks.yaml; perfkit.scorecard for scorecard.yaml; perfkit.data.mapping
-for import.yaml; perfkit.batch.config for run.yaml). Each loader's :class:`~perfkit.errors.SpecError`
-becomes a :class:`Problem` naming file, entry and field. The SQL of every measure file and task rule is
-also run once against an empty in-memory store of the current schema, so a query that names a
-missing table or column is reported before a report month is ever computed.
+check only *collects*: every rule lives in the loader that owns the file (:mod:`perfkit.metrics.catalog`
+for indicators.yaml, measures/*.sql and tasks.yaml; :mod:`perfkit.appraisal.spec` for
+scorecard.yaml, with :mod:`perfkit.metrics.targets` for its targets; :mod:`perfkit.appraisal.options`
+for appraisal.yaml; the level and pay rules; :mod:`perfkit.data.mapping` for import.yaml;
+:mod:`perfkit.batch.config` for run.yaml). Each loader's :class:`~perfkit.errors.SpecError` becomes a
+:class:`Problem` naming file, entry and field. The SQL of every measure file and task rule is also
+run once against an empty in-memory store of the current schema, so a query that names a missing
+table or column is reported before a report month is ever computed.
 
 Loaders that stop at their first error report one problem per file; the scorecard reports all.
 """
@@ -20,7 +22,25 @@ from typing import Any
 
 import duckdb
 
+from perfkit.appraisal.level_rules import FILE_NAME as LEVELS_FILE
+from perfkit.appraisal.level_rules import load_levels
+from perfkit.appraisal.options import appraisal_problems
+from perfkit.appraisal.pay_rules import FILE_NAME as PAY_FILE
+from perfkit.appraisal.pay_rules import load_pay
+from perfkit.appraisal.spec import (
+    FILE_NAME,
+    catalog_info,
+    read_sections_file,
+    scorecard_problems,
+    validate_scorecard,
+)
+from perfkit.batch.config import RUN_FILE, load_run_config
+from perfkit.data.mapping import MAPPING_FILE, load_spec
+from perfkit.data.store import create_schema, open_store
 from perfkit.errors import PerfkitError, SpecError
+from perfkit.metrics.catalog import load_catalog, load_task_rules
+from perfkit.metrics.measures import measure_frame
+from perfkit.metrics.tasks import task_frame
 
 log = logging.getLogger(__name__)
 
@@ -81,10 +101,6 @@ def _collect(problems: list[Problem], default_file: str, fn, *args: Any, **kw: A
 
 def _check_sql(params: Path, catalog, rules, problems: list[Problem]) -> None:
     """Run every measure file and task rule once on an empty store of the current schema."""
-    from perfkit.data.store import create_schema
-    from perfkit.metrics.measures import measure_frame
-    from perfkit.metrics.tasks import task_frame
-
     con = duckdb.connect(":memory:")
     quiet = logging.getLogger("perfkit.metrics.measures")
     level = quiet.level
@@ -113,9 +129,6 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
     run.yaml, levels.yaml and pay.yaml when present, and the SQL of every measure and task rule
     against an empty store. With ``store`` the store is also opened and its schema version checked.
     """
-    from perfkit.appraisal.spec import catalog_info, scorecard_problems
-    from perfkit.metrics.catalog import load_catalog, load_task_rules
-
     params = Path(params)
     problems: list[Problem] = []
     if not params.is_dir():
@@ -135,29 +148,15 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
         if p not in problems:
             problems.append(p)
 
-    from perfkit.appraisal.options import appraisal_problems
-
     for err in appraisal_problems(params)[1]:
         p = problem_from_error(err, str(params / "appraisal.yaml"))
         if p not in problems:
             problems.append(p)
 
-    if (params / "import.yaml").exists():
-        from perfkit.data.mapping import load_spec
-
-        _collect(problems, str(params / "import.yaml"), load_spec, params)
-    if (params / "run.yaml").exists():
-        try:
-            from perfkit.batch.config import load_run_config
-        except ImportError:
-            log.debug("perfkit.batch not available; run.yaml not checked")
-        else:
-            _collect(problems, str(params / "run.yaml"), load_run_config, params)
-
-    from perfkit.appraisal.level_rules import FILE_NAME as LEVELS_FILE
-    from perfkit.appraisal.level_rules import load_levels
-    from perfkit.appraisal.pay_rules import FILE_NAME as PAY_FILE
-    from perfkit.appraisal.pay_rules import load_pay
+    if (params / MAPPING_FILE).exists():
+        _collect(problems, str(params / MAPPING_FILE), load_spec, params)
+    if (params / RUN_FILE).exists():
+        _collect(problems, str(params / RUN_FILE), load_run_config, params)
 
     for name, loader in ((LEVELS_FILE, load_levels), (PAY_FILE, load_pay)):
         if (params / name).exists():
@@ -166,8 +165,6 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
     _check_sql(params, catalog, rules, problems)
 
     if store is not None:
-        from perfkit.data.store import open_store
-
         con = _collect(problems, str(store), open_store, store)
         if con is not None:
             con.close()
@@ -177,8 +174,6 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
 
 def _scorecard_without_catalog(params: Path) -> tuple[None, list[SpecError]]:
     """Scorecard problems when the catalog is broken: structure only, indicator ids unchecked."""
-    from perfkit.appraisal.spec import FILE_NAME, read_sections_file, validate_scorecard
-
     try:
         raw = read_sections_file(params / FILE_NAME)
     except SpecError as exc:

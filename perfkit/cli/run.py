@@ -1,75 +1,14 @@
-"""The ``perfkit run`` subcommand: parses options (defaults from ``parameters/run.yaml``) and calls
-:func:`perfkit.batch.run`."""
+"""``perfkit run`` (every report of a month, the monthly batch; defaults from
+``parameters/run.yaml``) and ``perfkit render`` (one report)."""
 
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 
 from perfkit.batch.config import ROLES, load_run_config
-
-
-def _month(text: str) -> str:
-    from perfkit.data.schema import MONTH_PATTERN
-
-    if not re.match(MONTH_PATTERN, text):
-        raise argparse.ArgumentTypeError(f"month must be YYYY-MM, got {text!r}")
-    return text
-
-
-def _workers(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {text}")
-    return value
-
-
-def add_cli(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Register ``run`` on the ``perfkit`` subcommand parser; returns the new parser."""
-    p = subparsers.add_parser(
-        "run",
-        help="render every report of a month (the monthly batch)",
-        description="Render every report of a month: one job per (month, role, entity), executed in "
-        "parallel; output/<month>/ gets the HTML reports, the executed notebooks, manifest.json, "
-        "index.html and distribution.csv. A rerun redoes only failed, missing or changed jobs. "
-        "Defaults come from parameters/run.yaml. Exit code 6 when any report failed.",
-    )
-    p.add_argument("--month", type=_month, default=None, metavar="YYYY-MM",
-                   help="month YYYY-MM (default: the latest month in the store)")
-    p.add_argument("--role", choices=(*ROLES, "all"), default=None,
-                   help="which reports (default: roles in run.yaml, i.e. all)")
-    p.add_argument("--only", default=None, metavar="ID,...",
-                   help="only these entity ids (branch_id, employee_id or 'company'), comma-separated")
-    p.add_argument("--workers", type=_workers, default=None, metavar="N",
-                   help="parallel local jobs (default: run.yaml, else the number of CPU cores)")
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="Dask distributed scheduler, e.g. tcp://host:8786 (default: local processes)")
-    p.add_argument("--force", action="store_true",
-                   help="redo every job, even those that are up to date")
-    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: run.yaml, output/)")
-    p.add_argument("--db", type=Path, default=None, metavar="PATH",
-                   help="DuckDB store path (default: run.yaml, $PERFKIT_DB or data/crm.duckdb)")
-    p.add_argument("--assets", choices=("inline", "shared"), default=None,
-                   help="widget bundle in every file (inline) or once in <month>/assets/ (shared)")
-    p.add_argument("--params", type=Path, default=Path("parameters"), metavar="DIR",
-                   help="parameters folder holding run.yaml (default parameters/)")
-    p.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
-                   help="folder of the role notebooks (default: run.yaml, notebooks/)")
-    p.add_argument("--exporter", default=None, metavar="NAME",
-                   help="HTML exporter: perfkit (offline report template, default) or plain "
-                   "(outputs as text, for checking a batch without the template)")
-    p.add_argument("--engine", choices=("perfkit", "fresh"), default=None,
-                   help="perfkit: each notebook in a new kernel forked from a warm per-worker fork "
-                   "server (fast, default); fresh: a kernel started from scratch per notebook")
-    p.add_argument("--progress", choices=("bar", "log", "off"), default=None,
-                   help="progress display (default: a bar on a terminal, log lines under CI)")
-    p.add_argument("--snapshot", action=argparse.BooleanOptionalAction, default=None,
-                   help="compute the month's data once and give every report its slice (default: "
-                   "when two or more reports run); --no-snapshot: each notebook computes its own")
-    p.set_defaults(func=cmd_run)
-    return p
+from perfkit.cli.common import add_db, add_params, month, positive
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -100,3 +39,75 @@ def cmd_run(args: argparse.Namespace) -> int:
     if summary.failed:
         print(f"perfkit: error: {summary.failure_line()}", file=sys.stderr)
     return summary.exit_code
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Render one report; print the file written."""
+    from perfkit.batch.render import render
+
+    out = render(args.month, args.role, args.out, entity=args.entity, db=args.db,
+                 params=args.params, notebooks_dir=args.notebooks, assets=args.assets)
+    print(out)
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register run and render."""
+    p = sub.add_parser(
+        "run",
+        help="render every report of a month (the monthly batch)",
+        description="Render every report of a month: one job per (month, role, entity), executed in "
+        "parallel; output/<month>/ gets the HTML reports, the executed notebooks, manifest.json, "
+        "index.html and distribution.csv. A rerun redoes only failed, missing or changed jobs. "
+        "Defaults come from parameters/run.yaml. Exit code 6 when any report failed.",
+    )
+    p.add_argument("--month", type=month, default=None, metavar="YYYY-MM",
+                   help="month YYYY-MM (default: the latest month in the store)")
+    p.add_argument("--role", choices=(*ROLES, "all"), default=None,
+                   help="which reports (default: roles in run.yaml, i.e. all)")
+    p.add_argument("--only", default=None, metavar="ID,...",
+                   help="only these entity ids (branch_id, employee_id or 'company'), comma-separated")
+    p.add_argument("--workers", type=positive, default=None, metavar="N",
+                   help="parallel local jobs (default: run.yaml, else the number of CPU cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask distributed scheduler, e.g. tcp://host:8786 (default: local processes)")
+    p.add_argument("--force", action="store_true",
+                   help="redo every job, even those that are up to date")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="output folder (default: run.yaml, output/)")
+    p.add_argument("--db", type=Path, default=None, metavar="PATH",
+                   help="DuckDB store path (default: run.yaml, $PERFKIT_DB or data/crm.duckdb)")
+    p.add_argument("--assets", choices=("inline", "shared"), default=None,
+                   help="widget bundle in every file (inline) or once in <month>/assets/ (shared)")
+    p.add_argument("--params", type=Path, default=Path("parameters"), metavar="DIR",
+                   help="parameters folder holding run.yaml (default parameters/)")
+    p.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
+                   help="folder of the role notebooks (default: run.yaml, notebooks/)")
+    p.add_argument("--exporter", default=None, metavar="NAME",
+                   help="HTML exporter: perfkit (offline report template, default) or plain "
+                   "(outputs as text, for checking a batch without the template)")
+    p.add_argument("--engine", choices=("perfkit", "fresh"), default=None,
+                   help="perfkit: each notebook in a new kernel forked from a warm per-worker fork "
+                   "server (fast, default); fresh: a kernel started from scratch per notebook")
+    p.add_argument("--progress", choices=("bar", "log", "off"), default=None,
+                   help="progress display (default: a bar on a terminal, log lines under CI)")
+    p.add_argument("--snapshot", action=argparse.BooleanOptionalAction, default=None,
+                   help="compute the month's data once and give every report its slice (default: "
+                   "when two or more reports run); --no-snapshot: each notebook computes its own")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "render", help="render one report (execute the role notebook, export one HTML file)",
+        description="Render one report end to end: papermill executes notebooks/<role>.ipynb with "
+        "the month and entity, perfkit.report.export writes one offline HTML file.")
+    add_db(p)
+    p.add_argument("--month", type=month, required=True, help="month YYYY-MM")
+    p.add_argument("--role", choices=ROLES, required=True,
+                   help="which view: company (总部), branch (营业部) or employee (员工)")
+    p.add_argument("--entity", help="branch id (role branch) or employee id (role employee)")
+    p.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    add_params(p, found=True)
+    p.add_argument("--notebooks", type=Path, default=Path("notebooks"),
+                   help="folder of the role notebooks (default notebooks/)")
+    p.add_argument("--assets", choices=("inline", "shared"), default="inline",
+                   help="inline: one self-contained file; shared: widget bundle in assets/ beside it")
+    p.set_defaults(func=cmd_render)
