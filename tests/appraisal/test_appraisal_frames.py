@@ -16,7 +16,7 @@ from perfkit.appraisal.pay_rules import load_pay
 from perfkit.appraisal.spec import AbilitySpec, DeductionSpec
 from perfkit.errors import SpecError
 
-PARAMS = Path(__file__).resolve().parents[1] / "parameters"
+PARAMS = Path(__file__).resolve().parents[2] / "parameters"
 
 
 def _rows(*rows):

@@ -14,7 +14,7 @@ import pandas as pd
 from perfkit.cli import main
 from perfkit.metrics.indicators import indicators
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_indicators_csv_matches_the_api(tiny_store, capsys):

@@ -10,7 +10,7 @@ import pytest
 from perfkit.appraisal import rfm
 from perfkit.appraisal.options import RFMSpec
 
-PARAMS = Path(__file__).resolve().parents[1] / "parameters"
+PARAMS = Path(__file__).resolve().parents[2] / "parameters"
 SPEC = RFMSpec(return_high=0.01, trade_days_high=2, vip_assets=5_000_000, core_assets=500_000)
 
 

@@ -1,4 +1,4 @@
-"""Pay (perfkit.pay) with the default parameters/pay.yaml: formulas computed by hand, the demotion
+"""Pay (perfkit.appraisal.pay) with the default parameters/pay.yaml: formulas computed by hand, the demotion
 flag after three negative months in a row (not after two, not across a gap), the store path and CLI."""
 
 from __future__ import annotations

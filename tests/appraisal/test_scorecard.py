@@ -23,9 +23,8 @@ from perfkit.appraisal.spec import (
     validate_scorecard,
 )
 from perfkit.errors import RequestError, SpecError
-from perfkit.metrics.targets import targets
 
-PARAMS = Path(__file__).resolve().parents[1] / "parameters"
+PARAMS = Path(__file__).resolve().parents[2] / "parameters"
 NAN = float("nan")
 
 FIVE = [{"min": 90, "label": "优秀"}, {"min": 80, "label": "良好"}, {"min": 70, "label": "合格"},
@@ -292,7 +291,7 @@ def test_composite_combination_modes():
     assert combine(kpi, ability, conduct, sc).tolist() == pytest.approx([80.0, 80.0])
 
 
-# ── 360, deductions and targets on the tiny store ────────────────────────────────────────────
+# ── 360 and deductions on the tiny store ────────────────────────────────────────────
 def test_latest_review_period():
     assert latest_review_period("2026-10") == "2026H1"
     assert latest_review_period("2026-06") == "2026H1"
@@ -328,34 +327,6 @@ def _params_with(tmp_path: Path, scorecard: dict) -> Path:
     (dst / "scorecard.yaml").write_text(yaml.safe_dump(scorecard, allow_unicode=True, sort_keys=False),
                                         encoding="utf-8")
     return dst
-
-
-def test_targets_by_position_override_and_rollup(tiny_con, tmp_path):
-    raw = yaml.safe_load((PARAMS / "scorecard.yaml").read_text(encoding="utf-8"))
-    raw["targets"] = {
-        "default_position": "客户经理",
-        "position": {"客户经理": {"leads_new": 15, "churn_rate": 1, "satisfaction": 4.5}},
-        "branch": {"satisfaction": 4.6},
-        "company": {},
-        "entity": {"E1": {"leads_new": 20}, "B02": {"leads_new": 50}},
-    }
-    params = _params_with(tmp_path, raw)
-    t = targets(tiny_con, "2026-10", "employee", params).set_index(["entity_id", "indicator_id"])
-    assert t.loc[("E1", "leads_new"), "target"] == 20
-    assert t.loc[("E2", "leads_new"), "target"] == 15
-    assert t.loc[("E4", "churn_rate"), "target"] == 1
-    assert ("E1", "client_assets") not in t.index  # no target → no row
-    b = targets(tiny_con, "2026-10", "branch", params).set_index(["entity_id", "indicator_id"])
-    assert b.loc[("B01", "leads_new"), "target"] == 35       # additive: E1 20 + E2 15
-    assert b.loc[("B02", "leads_new"), "target"] == 50       # explicit branch override
-    assert b.loc[("B01", "churn_rate"), "target"] == 1       # ratio: 客户经理's target
-    assert b.loc[("B01", "satisfaction"), "target"] == 4.6   # ratio: explicit level target
-    c = targets(tiny_con, "2026-10", "company", params)
-    c = c.set_index("indicator_id")["target"]
-    assert c["leads_new"] == 20 + 15 + 15 + 15 and c["churn_rate"] == 1
-    # E4 was hired in October: no target in September
-    sep = targets(tiny_con, "2026-09", "employee", params)
-    assert "E4" not in set(sep["entity_id"])
 
 
 # ── scores and breakdown on the tiny store ───────────────────────────────────────────────────

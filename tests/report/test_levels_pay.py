@@ -1,4 +1,4 @@
-"""Report sections for the level review and pay (perfkit.views) on the tiny store: content and
+"""Report sections for the level review and pay (perfkit.report) on the tiny store: content and
 scoping — an employee sees only his own data, a branch only its employees, the company only counts."""
 
 from __future__ import annotations

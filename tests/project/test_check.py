@@ -8,7 +8,7 @@ import pytest
 from perfkit.data.store import create_store
 from perfkit.project.check import Problem, check
 
-PARAMS = Path(__file__).resolve().parents[1] / "parameters"
+PARAMS = Path(__file__).resolve().parents[2] / "parameters"
 
 
 @pytest.fixture

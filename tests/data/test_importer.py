@@ -24,9 +24,9 @@ from perfkit.data.schema import LOAD_ORDER, TABLES
 from perfkit.data.store import create_store, open_store, store_checksums
 from perfkit.errors import DataError, ImportFileError, MappingError, SpecError, StoreError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "parameters"
-HS_CRM = Path(__file__).parent / "data" / "hs_crm"
+HS_CRM = Path(__file__).parents[1] / "fixtures" / "hs_crm"
 
 
 def write_csv(path: Path, header: list[str], rows: list[list[object]], encoding: str = "utf-8") -> Path:

@@ -191,7 +191,7 @@ EMPLOYEES = pd.DataFrame(
     {"employee_id": ["a", "b", "c", "d", "e"], "branch_id": ["X", "X", "Y", "Y", "Z"]}
 )
 count = st.integers(min_value=0, max_value=50)
-CATALOG = load_catalog(Path(__file__).resolve().parents[1] / "parameters")
+CATALOG = load_catalog(Path(__file__).resolve().parents[2] / "parameters")
 
 
 @settings(max_examples=30, deadline=None)

@@ -260,7 +260,7 @@ def test_register_adds_a_frame_with_one_line(store: Path, params_dir: Path, tmp_
 def test_only_notebooks_that_take_a_snapshot_get_one() -> None:
     from perfkit.batch.runner import _takes_snapshot
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     assert all(_takes_snapshot(root / "notebooks" / f"{r}.ipynb")
                for r in ("company", "branch", "employee"))
     assert not _takes_snapshot(root / "tests" / "notebooks" / "batch_roles" / "branch.ipynb")

@@ -35,7 +35,7 @@ from perfkit.batch import run
 from perfkit.batch.execute import is_retryable
 from perfkit.batch.forkserver import ForkServer, ForkServerError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PROBE = ROOT / "tests" / "notebooks" / "engine" / "probe.ipynb"
 BIN = Path(sys.executable).parent
 

@@ -29,7 +29,7 @@ from browser_support import ARTIFACTS, Session, browser, require
 
 from perfkit.errors import RenderError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "parameters"
 NOTEBOOKS = ROOT / "notebooks"
 BIN = Path(sys.executable).parent

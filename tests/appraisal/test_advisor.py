@@ -12,7 +12,7 @@ import pytest
 from perfkit.appraisal import advisor as A
 from perfkit.errors import SpecError
 
-PARAMS = Path(__file__).resolve().parents[1] / "parameters"
+PARAMS = Path(__file__).resolve().parents[2] / "parameters"
 MONTHS = [str(pd.Period("2024-11", freq="M") + k) for k in range(24)]
 
 

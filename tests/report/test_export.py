@@ -1,4 +1,4 @@
-"""perfkit.html: offline, self-contained reports with live widgets and an embedded CJK font.
+"""perfkit.report.export: offline, self-contained reports with live widgets and an embedded CJK font.
 
 The widget test notebook (tests/notebooks/widgets_demo.ipynb) is executed by papermill, exported in
 both asset modes and opened in Debian's Chromium with no network and no CJK font.
@@ -20,7 +20,7 @@ from perfkit.errors import RenderError
 from perfkit.report import bundle, export, fonts
 from perfkit.report.charts import find_cjk_font
 
-NOTEBOOK = Path(__file__).parent / "notebooks" / "widgets_demo.ipynb"
+NOTEBOOK = Path(__file__).parents[1] / "notebooks" / "widgets_demo.ipynb"
 META = {
     "month": "2026-10",
     "role": "employee",

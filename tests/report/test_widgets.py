@@ -1,4 +1,4 @@
-"""perfkit.widgets: escaped, formatted tables and drill-downs switched in the browser."""
+"""perfkit.report.widgets: escaped, formatted tables and drill-downs switched in the browser."""
 
 from __future__ import annotations
 

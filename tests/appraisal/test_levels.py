@@ -1,4 +1,4 @@
-"""Level review (perfkit.levels) with the default parameters/levels.yaml: table-driven over region
+"""Level review (perfkit.appraisal.levels) with the default parameters/levels.yaml: table-driven over region
 classes, the large-assets alternative, tenure, the two-quarter rule, flows and probation — on
 hand-made measure frames (the pure review()), plus the store path, the CLI and check."""
 

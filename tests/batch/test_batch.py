@@ -36,7 +36,7 @@ from perfkit.cli.run import add_commands
 from perfkit.data.store import create_store, open_store, store_fingerprint
 from perfkit.errors import RequestError, SpecError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 STANDINS = ROOT / "tests" / "notebooks" / "batch_roles"
 MONTH = "2026-10"
 ALL_KEYS = {"company/company", "branch/B01", "branch/B02", "employee/E01", "employee/E02",

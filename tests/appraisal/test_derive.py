@@ -1,4 +1,4 @@
-"""Deriving scorecard weights (perfkit.derive) and notebooks/weights.ipynb under papermill."""
+"""Deriving scorecard weights (perfkit.appraisal.derive) and notebooks/weights.ipynb under papermill."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from perfkit.appraisal import weights as W
 from perfkit.appraisal.spec import validate_scorecard
 from perfkit.errors import SpecError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "parameters"
 LOST = ["churn_rate", "lost_assets", "recall_rate", "recall_contact_rate"]
 M4 = [[1, 3, 2, 4], [1 / 3, 1, 1 / 2, 2], [1 / 2, 2, 1, 3], [1 / 4, 1 / 2, 1 / 3, 1]]

@@ -1,4 +1,5 @@
-"""perfkit.charts: CJK font set-up after seaborn, real minus signs, charts as offline SVG widgets."""
+"""perfkit.report.charts: CJK font set-up after seaborn, real minus signs, charts as offline SVG
+widgets."""
 
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ import pytest  # noqa: E402
 from browser_support import require  # noqa: E402
 
 from perfkit.errors import RenderError  # noqa: E402
-from perfkit.formatting import format_number  # noqa: E402
 from perfkit.report import charts  # noqa: E402
 
 
@@ -24,27 +24,6 @@ def _font_or_skip() -> Path:
     except RenderError as exc:
         require(False, str(exc))
         raise
-
-
-@pytest.mark.parametrize(
-    ("value", "kwargs", "expected"),
-    [
-        (-1234567.891, {"decimals": 2}, "\u22121,234,567.89"),
-        (1234567, {}, "1,234,567"),
-        (-0.0004, {"decimals": 2}, "0.00"),
-        (0.125, {"decimals": 1, "percent": True}, "12.5%"),
-        (-0.125, {"decimals": 0, "percent": True}, "\u221212%"),
-        (3.5, {"decimals": 1, "sign": True}, "+3.5"),
-        (0, {"sign": True}, "0"),
-        (float("nan"), {}, "—"),
-        (None, {}, "—"),
-        ("", {}, "—"),
-        ("文本", {}, "文本"),
-        (float("-inf"), {}, "—"),
-    ],
-)
-def test_format_number(value, kwargs, expected) -> None:
-    assert format_number(value, **kwargs) == expected
 
 
 def test_find_cjk_font_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
