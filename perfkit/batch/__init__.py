@@ -12,8 +12,21 @@ Dask), ``export`` (the exporter registry), ``manifest``, ``index`` (index page a
 list), ``progress``, ``runner`` (:func:`run`) and ``render`` (one report, as the batch renders it).
 """
 
-from perfkit.batch.config import RunConfig, load_run_config
-from perfkit.batch.plan import Job
-from perfkit.batch.runner import RunSummary, plan_jobs, run
+from importlib import import_module
+from typing import Any
 
-__all__ = ["Job", "RunConfig", "RunSummary", "load_run_config", "plan_jobs", "run"]
+#: the batch's API → the module that owns it (imported on first use: ``python -m
+#: perfkit.batch.forkserver`` and papermill's entry point import this package, and must not load the
+#: whole batch, the fork server's own module among it)
+_API = {"Job": "perfkit.batch.plan", "RunConfig": "perfkit.batch.config",
+        "RunSummary": "perfkit.batch.runner", "load_run_config": "perfkit.batch.config",
+        "plan_jobs": "perfkit.batch.runner", "run": "perfkit.batch.runner"}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        return getattr(import_module(_API[name]), name)
+    except KeyError:
+        raise AttributeError(f"module 'perfkit.batch' has no attribute {name!r}") from None
