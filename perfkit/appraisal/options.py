@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from perfkit.appraisal.spec import read_sections_file
-from perfkit.errors import SpecError, loc_entry, spec_error
+from perfkit.appraisal.spec import model_problems, read_sections_file
+from perfkit.errors import SpecError, spec_error
 
 FILE_NAME = "appraisal.yaml"
 SECTIONS = ("ability", "conduct", "advisor", "rfm")
@@ -100,18 +100,9 @@ def appraisal_problems(params: str | Path = "parameters") -> tuple[AppraisalSpec
         raw = read_sections_file(path)
     except SpecError as exc:
         return None, [exc]
-    if not isinstance(raw, dict):
-        return None, [spec_error(f, "(top)", None, "expected a mapping of sections")]
-    try:
-        spec = AppraisalSpec.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            entry, field = loc_entry(tuple(e["loc"]))
-            msg = e["msg"] if e["type"] != "extra_forbidden" else "unknown field"
-            problems.append(spec_error(f, entry, field, msg))
+    spec, problems = model_problems(AppraisalSpec, raw, f)
+    if spec is None:
         return None, problems
-    problems = []
     a = spec.advisor
     if a.peer_group not in PEER_COLUMNS:
         problems.append(spec_error(f, "advisor", "peer_group",

@@ -15,7 +15,7 @@ import logging
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
@@ -28,6 +28,7 @@ from perfkit.metrics.catalog import load_catalog
 from perfkit.metrics.targets import TargetSpec, target_problems
 
 log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 
 FILE_NAME = "scorecard.yaml"
@@ -170,6 +171,25 @@ def read_sections_file(path: Path) -> Any:
         raise spec_error(str(path), "(file)", None, exc.message) from None
 
 
+def model_problems(model: type[M], raw: Any, file: str, *,
+                   moved: Mapping[tuple[str, ...], str] | None = None) -> tuple[M | None, list[SpecError]]:
+    """``model`` validated from a file of nested sections (``raw`` as parsed); (model or None,
+    every problem, each naming file, entry and field). ``moved``: a field that perfkit no longer
+    reads, by location → the message saying where it went."""
+    if not isinstance(raw, dict):
+        return None, [spec_error(file, "(top)", None, "expected a mapping of sections")]
+    try:
+        return model.model_validate(raw), []
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors():
+            entry, field = loc_entry(tuple(e["loc"]))
+            msg = e["msg"] if e["type"] != "extra_forbidden" else "unknown field"
+            msg = (moved or {}).get(tuple(e["loc"]), msg)
+            problems.append(spec_error(file, entry, field, msg))
+        return None, problems
+
+
 def scorecard_problems(
     params: str | Path = "parameters", catalog: Mapping[str, Mapping[str, Any]] | None = None
 ) -> tuple[Scorecard | None, list[SpecError]]:
@@ -201,22 +221,11 @@ def validate_scorecard(
     ``catalog`` maps indicator id → {"higher_is_better": bool, …}; None skips the id checks.
     """
     f = file
-    if not isinstance(raw, dict):
-        return None, [spec_error(f, "(top)", None, "expected a mapping of sections")]
-    try:
-        sc = Scorecard.model_validate(raw)
-    except ValidationError as exc:
-        problems = []
-        for e in exc.errors():
-            entry, field = loc_entry(tuple(e["loc"]))
-            msg = e["msg"] if e["type"] != "extra_forbidden" else "unknown field"
-            if tuple(e["loc"]) == ("deductions", "bonus_standard"):
-                msg = ("the bonus standard moved to pay.yaml: bonus.standard (by level, for the "
-                       "positions paid by pay.yaml) and bonus.by_position (other positions)")
-            problems.append(spec_error(f, entry, field, msg))
+    sc, problems = model_problems(Scorecard, raw, f, moved={
+        ("deductions", "bonus_standard"): "the bonus standard moved to pay.yaml: bonus.standard (by "
+        "level, for the positions paid by pay.yaml) and bonus.by_position (other positions)"})
+    if sc is None:
         return None, problems
-
-    problems: list[SpecError] = []
 
     total = sum(fam.weight for fam in sc.families.values())
     if not _weights_sum_ok(total):
