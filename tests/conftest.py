@@ -212,6 +212,20 @@ def tiny_con(tiny_store):
     con.close()
 
 
+def params_with(tmp_path: Path, scorecard: dict) -> Path:
+    """A copy of the repository's parameters folder in ``tmp_path`` with ``scorecard`` (plain data)
+    as its scorecard.yaml."""
+    import shutil
+
+    import yaml
+
+    dst = tmp_path / "parameters"
+    shutil.copytree(Path(__file__).resolve().parents[1] / "parameters", dst)
+    (dst / "scorecard.yaml").write_text(yaml.safe_dump(scorecard, allow_unicode=True, sort_keys=False),
+                                        encoding="utf-8")
+    return dst
+
+
 @pytest.fixture(scope="session")
 def params_dir() -> Path:
     """The repository's parameters folder."""

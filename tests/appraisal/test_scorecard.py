@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import params_with
 from pydantic import ValidationError
 
 from perfkit.appraisal.ability import ability_scores, latest_review_period
@@ -321,14 +322,6 @@ def test_conduct_scores_window_floor_and_rule_points(tiny_con):
     assert cd["conduct_score"].tolist() == [70]
 
 
-def _params_with(tmp_path: Path, scorecard: dict) -> Path:
-    dst = tmp_path / "parameters"
-    shutil.copytree(PARAMS, dst)
-    (dst / "scorecard.yaml").write_text(yaml.safe_dump(scorecard, allow_unicode=True, sort_keys=False),
-                                        encoding="utf-8")
-    return dst
-
-
 # ── scores and breakdown on the tiny store ───────────────────────────────────────────────────
 SMALL = {
     "families": {
@@ -350,7 +343,7 @@ SMALL = {
 
 @pytest.fixture
 def small_params(tmp_path):
-    return _params_with(tmp_path, SMALL)
+    return params_with(tmp_path, SMALL)
 
 
 def test_scores_hand_computed_on_the_tiny_store(tiny_store, small_params):

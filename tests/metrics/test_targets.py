@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import params_with
 
 from perfkit.errors import SpecError
 from perfkit.metrics.indicators import indicators
 from perfkit.metrics.targets import load_targets, targets
 
 PARAMS = Path(__file__).resolve().parents[2] / "parameters"
-
-
-def _params_with(tmp_path: Path, scorecard: dict) -> Path:
-    dst = tmp_path / "parameters"
-    shutil.copytree(PARAMS, dst)
-    (dst / "scorecard.yaml").write_text(yaml.safe_dump(scorecard, allow_unicode=True, sort_keys=False),
-                                        encoding="utf-8")
-    return dst
 
 
 def _repository_scorecard() -> dict:
@@ -36,7 +28,7 @@ def test_targets_by_position_override_and_rollup(tiny_con, tmp_path):
         "company": {},
         "entity": {"E1": {"leads_new": 20}, "B02": {"leads_new": 50}},
     }
-    params = _params_with(tmp_path, raw)
+    params = params_with(tmp_path, raw)
     t = targets(tiny_con, "2026-10", "employee", params).set_index(["entity_id", "indicator_id"])
     assert t.loc[("E1", "leads_new"), "target"] == 20
     assert t.loc[("E2", "leads_new"), "target"] == 15
@@ -69,13 +61,13 @@ def test_a_bad_targets_section_names_file_entry_and_field(tmp_path, targets_sect
     raw = _repository_scorecard()
     raw["targets"] = targets_section
     with pytest.raises(SpecError, match=message):
-        load_targets(_params_with(tmp_path, raw))
+        load_targets(params_with(tmp_path, raw))
 
 
 def test_no_targets_section_means_no_targets(tiny_con, tmp_path):
     raw = _repository_scorecard()
     del raw["targets"]
-    params = _params_with(tmp_path, raw)
+    params = params_with(tmp_path, raw)
     assert load_targets(params).position == {}
     assert targets(tiny_con, "2026-10", "employee", params).empty
 
@@ -86,7 +78,7 @@ def test_indicators_read_targets_without_the_rest_of_the_scorecard(tiny_store, t
     raw = _repository_scorecard()
     raw["targets"] = {"position": {"客户经理": {"leads_new": 15}}}
     raw["families"]["potential"]["weight"] = 1234  # the scorecard itself is invalid now
-    params = _params_with(tmp_path, raw)
+    params = params_with(tmp_path, raw)
     got = indicators(tiny_store, "2026-10", "employee", params=params).set_index(
         ["entity_id", "indicator_id"])
     assert got.loc[("E1", "leads_new"), "target"] == 15
