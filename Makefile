@@ -64,7 +64,7 @@ lab: $(DB) $(ASSETS)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_demo.py
 	$(BIN)/python bench/bench_indicators.py
-	$(BIN)/python bench/bench_batch.py --max-jobs 24
+	$(BIN)/python bench/bench_batch.py --max-jobs 32
 	$(BIN)/python bench/bench_snapshot.py
 
 clean:

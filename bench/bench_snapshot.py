@@ -5,7 +5,7 @@
 
 The snapshot is built twice in a scratch cache folder: cold (no measures cache either, as for the first
 run on new data) and with the measures cache already filled. The data load of a report is the
-construction of its class in ``perfkit.views`` (everything ``__post_init__`` loads; no widgets drawn),
+construction of its class in ``perfkit.report`` (everything ``__post_init__`` loads; no widgets drawn),
 timed in a fresh Python process per sample (pandas, pyarrow, duckdb, matplotlib and seaborn imported
 and the chart style set before the clock starts, as in a kernel that has run its imports), with the measures cache warm — what a batch notebook pays after the first
 job — and then from the snapshot. Prints a Markdown table for the README (medians of ``--repeat``).

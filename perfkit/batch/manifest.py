@@ -1,5 +1,7 @@
-"""``manifest.json``: one record per job of a month, rewritten atomically after every finished job,
-so a crash leaves a readable manifest of what was done.
+"""``manifest.json``: one record per job of a month, rewritten atomically as jobs finish (the first
+result at once, then at most every few seconds and once at the end, also when interrupted; see
+:data:`perfkit.batch.runner.MANIFEST_SAVE_SECONDS`), so a crash leaves a readable manifest of what
+was done.
 
 File format (``format: 1``)::
 

@@ -28,8 +28,8 @@ import duckdb
 from perfkit.batch.config import ROLES
 from perfkit.data.store import month_bounds
 from perfkit.errors import RequestError
+from perfkit.metrics.entities import COMPANY_ID
 
-COMPANY_ID = "company"
 HEAD_POSITION = "营业部负责人"
 ROLE_LABELS = {"company": "总部绩效", "branch": "部门绩效", "employee": "员工绩效"}
 RECIPIENT_ROLES = {"company": "总部管理层", "branch": HEAD_POSITION, "employee": "员工"}

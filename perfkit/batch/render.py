@@ -12,12 +12,12 @@ import tempfile
 from pathlib import Path
 
 from perfkit.batch.execute import ExecOptions, execute_job
-from perfkit.batch.plan import COMPANY_ID
 from perfkit.batch.runner import plan_jobs
 from perfkit.data.store import default_db
 from perfkit.errors import RenderError, RequestError
 from perfkit.files import atomic_path
 from perfkit.metrics.catalog import find_params
+from perfkit.metrics.entities import COMPANY_ID
 
 log = logging.getLogger(__name__)
 
