@@ -9,6 +9,8 @@ ASSETS := node_modules/.package-lock.json
 DB     ?= data/crm.duckdb
 MONTH  ?= 2026-10
 PYTEST_ARGS ?=
+# test modules spread over the cores, each module's tests on one worker (module fixtures built once)
+PYTEST_WORKERS ?= auto
 
 .PHONY: help venv assets demo report test lint lab bench system-deps clean
 
@@ -22,8 +24,8 @@ help:
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[dev]'
 	@touch $@
 
 venv: $(STAMP)
@@ -52,14 +54,14 @@ system-deps:
 
 test: $(STAMP) $(ASSETS) system-deps
 	$(BIN)/ruff check perfkit tests bench
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check perfkit tests bench
 	$(BIN)/ruff format --check perfkit tests bench || true
 
 lab: $(DB) $(ASSETS)
-	PERFKIT_DB=$(abspath $(DB)) $(BIN)/jupyter lab notebooks/
+	PERFKIT_DB=$(abspath $(DB)) $(BIN)/perfkit lab
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_demo.py

@@ -23,8 +23,7 @@ from importlib import import_module
 from typing import Any
 
 from perfkit import _compat
-
-__version__ = "0.1.0"
+from perfkit.version import __version__
 
 #: public name → (module, attribute)
 _API: dict[str, tuple[str, str]] = {

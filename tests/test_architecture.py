@@ -23,7 +23,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "perfkit"
 #: front door (``perfkit/__init__.py``), which may import anything and which no module imports.
 LAYERS = ("shared", "data", "metrics", "appraisal", "month", "report", "batch", "project", "cli",
           "api")
-SHARED = {"perfkit.errors", "perfkit.files", "perfkit.formatting", "perfkit.digest"}
+SHARED = {"perfkit.errors", "perfkit.files", "perfkit.formatting", "perfkit.digest",
+          "perfkit.projectfile", "perfkit.version"}
 API = {"perfkit", "perfkit._compat"}
 MAX_LINES = 500
 

@@ -71,7 +71,7 @@ def conduct_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     conduct_score %; for 客户经理 the 奖金 of :func:`perfkit.appraisal.pay.pay`)."""
     params = find_params(params)
     spec = load_scorecard(params).deductions
-    rules = load_pay(params) if (Path(params) / PAY_FILE).exists() else None
+    rules = load_pay(params) if (find_params(params) / PAY_FILE).exists() else None
     with connect(store) as con:
         emps = staff(con, month)
         inc = incident_rows(con, month, spec)

@@ -27,6 +27,7 @@ from perfkit.appraisal import weights as W
 from perfkit.appraisal.spec import catalog_info, validate_scorecard
 from perfkit.errors import SpecError
 from perfkit.files import read_yaml
+from perfkit.projectfile import find_params
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def set_family_weights(raw: dict[str, Any], family: str, weights: Mapping[str, f
 def scorecard_snippet(params: str | Path, family: str, weights: Mapping[str, float]) -> str:
     """The exact YAML of ``family`` under ``families:`` with the new weights, to paste over the
     family's block in parameters/scorecard.yaml."""
-    path = Path(params) / "scorecard.yaml"
+    path = find_params(params) / "scorecard.yaml"
     raw = read_yaml(path)
     new = set_family_weights(raw, family, weights, str(path))
     fam = new["families"][family]
@@ -167,7 +168,7 @@ def write_scorecard(params: str | Path, family: str, weights: Mapping[str, float
                     out: str | Path) -> Path:
     """Write a whole scorecard YAML to ``out`` with ``family``'s weights replaced, after
     validating it like ``perfkit check`` would (the error names file, entry and field)."""
-    path = Path(params) / "scorecard.yaml"
+    path = find_params(params) / "scorecard.yaml"
     raw = read_yaml(path)
     new = set_family_weights(raw, family, weights, str(path))
     _, problems = validate_scorecard(new, catalog_info(params), file=str(out))

@@ -17,6 +17,7 @@ from perfkit.data.schema import LEVELS as SCHEMA_LEVELS
 from perfkit.data.schema import POSITIONS, REGION_CLASSES
 from perfkit.errors import SpecError
 from perfkit.files import read_yaml
+from perfkit.projectfile import find_params
 
 FILE_NAME = "levels.yaml"
 
@@ -132,9 +133,9 @@ class LevelRules(_Model):
         return self
 
 
-def load_levels(params: str | Path = "parameters") -> LevelRules:
+def load_levels(params: str | Path | None = None) -> LevelRules:
     """Load and check ``<params>/levels.yaml``; a problem is a SpecError naming file, entry and field."""
-    path = Path(params) / FILE_NAME
+    path = find_params(params) / FILE_NAME
     raw = read_yaml(path)
     try:
         return LevelRules.model_validate(raw)

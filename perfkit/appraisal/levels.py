@@ -251,7 +251,7 @@ def _reviewed(con, month: str, rules: LevelRules) -> pd.DataFrame:
 
 
 def level_review(
-    store, month: str, *, entity: str | None = None, params: str | Path = "parameters",
+    store, month: str, *, entity: str | None = None, params: str | Path | None = None,
     composite: pd.Series | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(summary, conditions) of the level review for ``month`` (see the module docstring).

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from perfkit.appraisal.spec import model_problems, read_sections_file
 from perfkit.errors import SpecError, spec_error
+from perfkit.projectfile import find_params
 
 FILE_NAME = "appraisal.yaml"
 SECTIONS = ("ability", "conduct", "advisor", "rfm")
@@ -88,11 +89,11 @@ class AppraisalSpec(BaseModel):
         return bool(getattr(self.sections, section))
 
 
-def appraisal_problems(params: str | Path = "parameters") -> tuple[AppraisalSpec | None,
+def appraisal_problems(params: str | Path | None = None) -> tuple[AppraisalSpec | None,
                                                                      list[SpecError]]:
     """Validate ``<params>/appraisal.yaml``; return (model or None, every problem found). A missing
     file means the defaults (every section on)."""
-    path = Path(params) / FILE_NAME
+    path = find_params(params) / FILE_NAME
     f = str(path)
     if not path.exists():
         return AppraisalSpec(), []
@@ -129,7 +130,7 @@ def appraisal_problems(params: str | Path = "parameters") -> tuple[AppraisalSpec
     return (None, problems) if problems else (spec, [])
 
 
-def load_appraisal(params: str | Path = "parameters") -> AppraisalSpec:
+def load_appraisal(params: str | Path | None = None) -> AppraisalSpec:
     """Load and validate appraisal.yaml; the error names file, entry and field of the first
     problem (``perfkit check`` lists them all)."""
     spec, problems = appraisal_problems(params)

@@ -125,7 +125,7 @@ def pay_frame(emp: pd.DataFrame, months: pd.DataFrame, rules: PayRules, month: s
     return out[cols].reset_index()
 
 
-def pay(store, month: str, *, entity: str | None = None, params: str | Path = "parameters",
+def pay(store, month: str, *, entity: str | None = None, params: str | Path | None = None,
         composite: pd.Series | None = None) -> pd.DataFrame:
     """Performance pay, commission-share pay and bonus per employee for ``month`` (see the module
     docstring and :func:`pay_frame` for the columns). ``entity``: an employee id or a branch id.

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from perfkit.data.schema import LEVELS, POSITIONS
 from perfkit.errors import SpecError
 from perfkit.files import read_yaml
+from perfkit.projectfile import find_params
 
 FILE_NAME = "pay.yaml"
 
@@ -103,9 +104,9 @@ class PayRules(_Model):
         return v
 
 
-def load_pay(params: str | Path = "parameters") -> PayRules:
+def load_pay(params: str | Path | None = None) -> PayRules:
     """Load and check ``<params>/pay.yaml``; a problem is a SpecError naming file, entry and field."""
-    path = Path(params) / FILE_NAME
+    path = find_params(params) / FILE_NAME
     raw = read_yaml(path)
     try:
         rules = PayRules.model_validate(raw)

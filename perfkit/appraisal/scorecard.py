@@ -113,7 +113,7 @@ def _filter_entity(df: pd.DataFrame, entity: str | None, meta: pd.DataFrame) -> 
 
 def breakdown(
     store, month: str, level: str = "employee", *, entity: str | None = None,
-    params: str | Path = "parameters",
+    params: str | Path | None = None,
 ) -> pd.DataFrame:
     """Why a KPI score is what it is: one row per entity × scored indicator.
 
@@ -167,7 +167,7 @@ def _entity_scores(con, month: str, level: str, sc: Scorecard, m: _Month) -> pd.
 
 def scores(
     store, month: str, level: str = "employee", *, entity: str | None = None,
-    params: str | Path = "parameters",
+    params: str | Path | None = None,
 ) -> pd.DataFrame:
     """The scorecard: one row per entity at ``level`` (employee or branch; company gives one row).
 
@@ -185,7 +185,7 @@ def scores(
 
 def scorecard(
     store, month: str, level: str = "employee", *, entity: str | None = None,
-    params: str | Path = "parameters",
+    params: str | Path | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(:func:`scores`, :func:`breakdown`) from one scoring of this month and last month, so a
     report that shows both pays for them once. ``entity`` filters both the same way."""

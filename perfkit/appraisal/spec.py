@@ -26,6 +26,7 @@ from perfkit.errors import SpecError, loc_entry, spec_error
 from perfkit.files import read_yaml
 from perfkit.metrics.catalog import load_catalog
 from perfkit.metrics.targets import TargetSpec, target_problems
+from perfkit.projectfile import find_params
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -191,14 +192,14 @@ def model_problems(model: type[M], raw: Any, file: str, *,
 
 
 def scorecard_problems(
-    params: str | Path = "parameters", catalog: Mapping[str, Mapping[str, Any]] | None = None
+    params: str | Path | None = None, catalog: Mapping[str, Mapping[str, Any]] | None = None
 ) -> tuple[Scorecard | None, list[SpecError]]:
     """Validate scorecard.yaml; return (model or None, every problem found).
 
     ``catalog`` (id → info, :func:`catalog_info`) defaults to the catalog of the same folder; if
     the catalog itself is broken, indicator ids are not checked (``perfkit check`` reports it).
     """
-    path = Path(params) / FILE_NAME
+    path = find_params(params) / FILE_NAME
     f = str(path)
     try:
         raw = read_sections_file(path)
@@ -303,7 +304,7 @@ def validate_scorecard(
     return None, problems
 
 
-def load_scorecard(params: str | Path = "parameters") -> Scorecard:
+def load_scorecard(params: str | Path | None = None) -> Scorecard:
     """Load and validate ``<params>/scorecard.yaml``.
 
     Raises :class:`SpecError` naming file, entry and field of the first problem (and how many more
@@ -322,7 +323,7 @@ def load_scorecard(params: str | Path = "parameters") -> Scorecard:
     return sc
 
 
-def family_labels(params: str | Path = "parameters") -> dict[str, str]:
+def family_labels(params: str | Path | None = None) -> dict[str, str]:
     """Family id → label shown to users: the scorecard's ``name`` if set, else the catalog's
     Chinese family name (潜在客户 …), else the id. Labels the ``score_<family>`` columns."""
     sc = load_scorecard(params)

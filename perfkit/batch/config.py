@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from perfkit.errors import SpecError
 from perfkit.files import read_yaml
+from perfkit.projectfile import find_params
 
 ROLES: tuple[str, ...] = ("company", "branch", "employee")
 RUN_FILE = "run.yaml"
@@ -39,8 +40,8 @@ class RunConfig(BaseModel):
     entities: EntitySelection = EntitySelection()
     include_leavers: bool = False
     db: Path | None = None
-    out: Path = Path("output")
-    notebooks: Path = Path("notebooks")
+    out: Path | None = None  # paths relative to the project folder; None: perfkit.yaml's
+    notebooks: Path | None = None
     workers: int | None = Field(default=None, ge=1)
     scheduler: str | None = None
     assets: Literal["inline", "shared"] = "inline"
@@ -59,12 +60,12 @@ class RunConfig(BaseModel):
         return tuple(dict.fromkeys(value))
 
 
-def load_run_config(params: str | os.PathLike = "parameters") -> RunConfig:
+def load_run_config(params: str | os.PathLike | None = None) -> RunConfig:
     """Read ``<params>/run.yaml``; a missing file gives the defaults.
 
     Raises :class:`SpecError` naming the file and the field for a malformed file.
     """
-    path = Path(params) / RUN_FILE
+    path = find_params(params) / RUN_FILE
     data = read_yaml(path, required=False, expect="a mapping of settings at the top level")
     if data is None:
         return RunConfig()

@@ -12,8 +12,7 @@ import tempfile
 from pathlib import Path
 
 from perfkit.batch.execute import ExecOptions, execute_job
-from perfkit.batch.runner import plan_jobs
-from perfkit.data.store import default_db
+from perfkit.batch.runner import plan_jobs, run_paths
 from perfkit.errors import RenderError, RequestError
 from perfkit.files import atomic_path
 from perfkit.metrics.catalog import find_params
@@ -30,7 +29,7 @@ def render(
     entity: str | None = None,
     db: str | Path | None = None,
     params: str | Path | None = None,
-    notebooks_dir: str | Path = "notebooks",
+    notebooks_dir: str | Path | None = None,
     assets: str = "inline",
 ) -> Path:
     """Render the ``role`` report of ``entity`` (branch or employee id; none for company) for
@@ -42,10 +41,10 @@ def render(
     """
     if role != "company" and not entity:
         raise RequestError(f"role {role} needs --entity (a {role} id)")
-    db = Path(db) if db is not None else default_db()
     params_dir = find_params(params)
-    jobs, shared = plan_jobs(month, roles=[role], db=db, params=params_dir,
-                             notebooks_dir=Path(notebooks_dir))
+    paths = run_paths(params_dir, db=db, notebooks=notebooks_dir)
+    jobs, shared = plan_jobs(month, roles=[role], db=paths["db"], params=params_dir,
+                             notebooks_dir=paths["notebooks"])
     key = f"{role}/{entity or COMPANY_ID}"
     job = next((j for j in jobs if j.key == key), None)
     if job is None:

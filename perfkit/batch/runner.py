@@ -27,6 +27,7 @@ from perfkit.batch.progress import Progress, fmt_seconds
 from perfkit.data.store import store_fingerprint
 from perfkit.digest import parameter_files, perfkit_fingerprint, sha256_file
 from perfkit.errors import RenderError, RequestError
+from perfkit.metrics.catalog import find_params
 
 log = logging.getLogger("perfkit.batch")
 
@@ -241,6 +242,21 @@ def plan_jobs(
     return jobs, shared
 
 
+def run_paths(params: Path, *, db: Path | None = None, out: Path | None = None,
+              notebooks: Path | None = None) -> dict[str, Path]:
+    """The batch's store, output and notebooks folders: the arguments when given, else run.yaml's
+    ``db`` / ``out`` / ``notebooks`` (relative to the project folder, the parent of ``params``),
+    else the project's (:mod:`perfkit.projectfile`)."""
+    from perfkit.projectfile import project_path
+
+    cfg = load_run_config(params)
+    base = Path(params).resolve().parent
+    given = {"db": (db, cfg.db, "store"), "out": (out, cfg.out, "output"),
+             "notebooks": (notebooks, cfg.notebooks, "notebooks")}
+    return {key: Path(arg) if arg is not None else base / configured if configured is not None
+            else project_path(kind) for key, (arg, configured, kind) in given.items()}
+
+
 def run(
     month: str | None,
     *,
@@ -249,18 +265,19 @@ def run(
     workers: int | None = None,
     scheduler: Any = None,
     force: bool = False,
-    out: Path = Path("output"),
+    out: Path | None = None,
     db: Path | None = None,
-    params: Path = Path("parameters"),
+    params: Path | None = None,
     assets: str = "inline",
-    notebooks_dir: Path = Path("notebooks"),
+    notebooks_dir: Path | None = None,
     exporter: str | Exporter | None = None,
     progress: str | None = None,
     snapshot: bool | None = None,
     engine: str | None = None,
 ) -> RunSummary:
-    """Render every report of ``month`` (None: the store's latest month) for ``roles`` into
-    ``out/<month>/``. Jobs that are up to date (same fingerprint, output present) are skipped unless
+    """Render every report of ``month`` (None or ``latest``: the store's latest complete month;
+    ``previous``) for ``roles`` into ``out/<month>/``; ``out``, ``db``, ``params`` and
+    ``notebooks_dir`` default to run.yaml's, else the project's (:func:`run_paths`). Jobs that are up to date (same fingerprint, output present) are skipped unless
     ``force``. ``only`` restricts to entity ids (``company`` for the company report). ``scheduler``:
     None = local process pool of ``workers`` (default: cores), ``tcp://…`` or a Dask ``Client`` =
     that cluster. ``exporter``: None = :func:`perfkit.report.export.export`, a registered name (``plain``)
@@ -274,20 +291,14 @@ def run(
     Failed jobs do not raise: see :attr:`RunSummary.failed`. Ctrl-C stops the workers and their
     kernels, keeps the manifest of what finished, and re-raises KeyboardInterrupt.
     """
-    from perfkit.data.store import default_db, months, open_store
+    from perfkit.data.store import resolve_month
 
     t0 = time.perf_counter()
+    params = find_params(params)
     cfg = load_run_config(params)
-    db = Path(db or cfg.db or default_db())
-    if month is None:
-        con = open_store(db)
-        try:
-            have = months(con)
-        finally:
-            con.close()
-        if not have:
-            raise RequestError(f"no month has data in {db}")
-        month = have[-1]
+    paths = run_paths(params, db=db, out=out, notebooks=notebooks_dir)
+    db, out, notebooks_dir = paths["db"], paths["out"], paths["notebooks"]
+    month = resolve_month(db, month)
     jobs, shared = plan_jobs(month, roles=roles, only=only, db=db, params=params,
                              notebooks_dir=notebooks_dir)
     engine = engine or cfg.engine

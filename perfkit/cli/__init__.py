@@ -10,6 +10,7 @@ module                    commands
 :mod:`.run`               run, render
 :mod:`.month`             snapshot, publish
 :mod:`.check`             check
+:mod:`.project`           init, lab
 ========================  =====================================================
 """
 
@@ -17,13 +18,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+from pathlib import Path
 
-from perfkit.cli import check, month, reports, run, store
+from perfkit.cli import check, month, project, reports, run, store
+from perfkit.cli.common import resolve_month_arg
 from perfkit.errors import PerfkitError
+from perfkit.projectfile import load_project
 
 #: The command groups, in the order ``perfkit --help`` lists them.
-GROUPS = (store, reports, run, month, check)
+GROUPS = (project, store, reports, run, month, check)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    parser.add_argument("--project", type=Path, default=None, metavar="DIR",
+                        help="the perfkit project to work in (default: the nearest folder holding "
+                        "perfkit.yaml, from the current folder up; $PERFKIT_PROJECT)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in GROUPS:
         group.add_commands(sub)
@@ -48,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
     try:
+        if args.project is not None:
+            os.environ["PERFKIT_PROJECT"] = str(load_project(args.project).root)
+        resolve_month_arg(args)
         return args.func(args)
     except PerfkitError as exc:
         print(f"perfkit: error: {exc}", file=sys.stderr)

@@ -20,11 +20,42 @@ if TYPE_CHECKING:
 log = logging.getLogger("perfkit")
 
 
+MONTH_HELP = "month YYYY-MM, latest (the latest complete month in the store) or previous"
+
+
 def month(text: str) -> str:
-    """argparse type: a ``YYYY-MM`` month."""
+    """argparse type: a ``YYYY-MM`` month, or ``latest`` / ``previous`` (resolved against the
+    store by :func:`resolve_month_arg` before the command runs)."""
+    from perfkit.data.store import MONTH_WORDS
+
+    if text not in MONTH_WORDS and not re.match(MONTH_PATTERN, text):
+        raise argparse.ArgumentTypeError(f"month must be YYYY-MM, latest or previous, got {text!r}")
+    return text
+
+
+def plain_month(text: str) -> str:
+    """argparse type: a ``YYYY-MM`` month (nothing to resolve: e.g. the demo's last month)."""
     if not re.match(MONTH_PATTERN, text):
         raise argparse.ArgumentTypeError(f"month must be YYYY-MM, got {text!r}")
     return text
+
+
+def resolve_month_arg(args: argparse.Namespace) -> None:
+    """Turn ``args.month`` into ``YYYY-MM`` when it is ``latest`` / ``previous``, or missing for a
+    command that defaults to the latest month (``set_defaults(month_default="latest")``); say which
+    month was taken. The store is ``args.store_for(args)`` when the command sets one, else
+    ``--db`` or the project's."""
+    from perfkit.data.store import MONTH_WORDS, default_db, resolve_month
+
+    given = getattr(args, "month", None)
+    if given is None:
+        given = getattr(args, "month_default", None)
+    if given not in MONTH_WORDS:
+        return
+    store_for = getattr(args, "store_for", None)
+    db = store_for(args) if store_for else (getattr(args, "db", None) or default_db())
+    args.month = resolve_month(db, given)
+    print(f"perfkit: month {args.month} ({given} complete month in {db})", file=sys.stderr)
 
 
 def non_negative(text: str) -> int:
@@ -49,19 +80,14 @@ def add_db(p: argparse.ArgumentParser) -> None:
         "--db",
         type=Path,
         default=None,
-        help="DuckDB store path (default: $PERFKIT_DB or data/crm.duckdb)",
+        help="DuckDB store path (default: $PERFKIT_DB, else the project's store)",
     )
 
 
-def add_params(p: argparse.ArgumentParser, *, found: bool = False) -> None:
-    """``--params DIR``; ``found``: the default is looked up in the current folder and its
-    parents (else it is ``parameters/`` here)."""
-    if found:
-        p.add_argument("--params", type=Path, default=None,
-                       help="parameters folder (default: parameters/ here or in a parent folder)")
-    else:
-        p.add_argument("--params", type=Path, default=Path("parameters"),
-                       help="parameters folder (default parameters/)")
+def add_params(p: argparse.ArgumentParser) -> None:
+    """``--params DIR`` (default: the project's parameters folder)."""
+    p.add_argument("--params", type=Path, default=None,
+                   help="parameters folder (default: the project's parameters/)")
 
 
 def add_output(p: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perfkit.cli.common import add_db, add_params, month
+from perfkit.cli.common import MONTH_HELP, add_db, add_params, month
 from perfkit.errors import SpecError
 
 
@@ -52,8 +52,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "parameters files, perfkit version). An up-to-date snapshot is reused; prints its folder. "
         "perfkit run builds it itself; this command builds it ahead or alone.")
     add_db(p)
-    p.add_argument("--month", type=month, required=True, help="month YYYY-MM")
-    add_params(p, found=True)
+    p.add_argument("--month", type=month, required=True, help=MONTH_HELP)
+    add_params(p)
     p.add_argument("--root", type=Path, default=None, metavar="DIR",
                    help="folder of snapshots (default: $PERFKIT_CACHE/snapshots, else "
                    ".perfkit-cache/snapshots beside the store)")
@@ -67,8 +67,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "month show the latest version, whatever the data or parameters say now. A published "
         "month is only published again with --revise --reason; every version is kept.")
     add_db(p)
-    p.add_argument("--month", type=month, help="month YYYY-MM")
-    add_params(p, found=True)
+    p.add_argument("--month", type=month, help=MONTH_HELP)
+    add_params(p)
     p.add_argument("--by", default=None, help="who publishes (default: the OS user)")
     p.add_argument("--revise", action="store_true",
                    help="publish a new version of an already published month (needs --reason)")

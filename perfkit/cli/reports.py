@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from perfkit.cli.common import add_db, add_output, add_params, month, write_frames
+from perfkit.cli.common import MONTH_HELP, add_db, add_output, add_params, month, write_frames
 from perfkit.errors import RequestError
 
 LEVELS = ("company", "branch", "employee")
@@ -80,7 +80,7 @@ def report_command(sub: argparse._SubParsersAction, name: str, help: str,
     --params, --format and --out."""
     q = sub.add_parser(name, help=help, description=help)
     add_db(q)
-    q.add_argument("--month", type=month, required=True, help="month YYYY-MM")
+    q.add_argument("--month", type=month, required=True, help=MONTH_HELP)
     if levels is not None:
         q.add_argument("--level", choices=levels, default=levels[0],
                        help=f"grain (default {levels[0]})")

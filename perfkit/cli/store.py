@@ -7,7 +7,7 @@ import logging
 import time
 from pathlib import Path
 
-from perfkit.cli.common import add_db, add_params, month, non_negative, print_counts
+from perfkit.cli.common import add_db, add_params, non_negative, plain_month, print_counts
 
 log = logging.getLogger("perfkit")
 
@@ -28,9 +28,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     from perfkit.data.importer import import_paths
     from perfkit.data.store import default_db
+    from perfkit.metrics.catalog import find_params
 
+    params = find_params(args.params) if args.mapping else None
     counts = import_paths(args.db or default_db(), args.files, table=args.table,
-                          mapping=args.mapping, encoding=args.encoding, params_dir=args.params,
+                          mapping=args.mapping, encoding=args.encoding, params_dir=params,
                           sheet=args.sheet)
     for name, n in counts.items():
         print(f"{name}: {n} rows imported")
@@ -75,7 +77,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--clients", type=non_negative, default=60_000,
                    help="number of clients and leads (default 60000)")
     p.add_argument("--months", type=non_negative, default=13, help="months of history (default 13)")
-    p.add_argument("--end-month", type=month, default="2026-10",
+    p.add_argument("--end-month", type=plain_month, default="2026-10",
                    help="last month YYYY-MM (default 2026-10)")
     p.add_argument("--seed", type=int, default=20261031, help="random seed (default 20261031)")
     p.set_defaults(func=cmd_demo)

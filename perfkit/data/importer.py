@@ -44,6 +44,7 @@ from perfkit.data.readers import ROW_COLUMN, RawFile, ReadOptions, known_extensi
 from perfkit.data.schema import LOAD_ORDER, Table
 from perfkit.data.schema import table as schema_table
 from perfkit.errors import DataError, ImportFileError, MappingError
+from perfkit.projectfile import project_path
 
 log = logging.getLogger(__name__)
 
@@ -236,14 +237,15 @@ def import_paths(
     table: str | None = None,
     mapping: str | None = None,
     encoding: str = "utf-8",
-    params_dir: Path = Path("parameters"),
+    params_dir: Path | None = None,
     sheet: str | None = None,
 ) -> dict[str, int]:
     """Import ``files`` (files or folders) into the store ``db``; returns rows imported per table.
 
     ``db`` is a path (created if missing) or an open read-write connection. Without ``table`` each
     file's name says its table (``clients.csv``, ``client_months_2026-10.xlsx``, or a source file
-    name of ``mapping``). ``mapping`` names a source system in ``params_dir/import.yaml``.
+    name of ``mapping``). ``mapping`` names a source system in ``params_dir/import.yaml`` (default:
+    the project's parameters folder).
     ``encoding`` applies to CSV files, ``sheet`` to Excel files (default: the first sheet).
 
     Files are loaded in :data:`perfkit.data.schema.LOAD_ORDER`, so foreign keys may point to rows of an
@@ -251,6 +253,8 @@ def import_paths(
     with the same keys as an earlier one in the same call replaces those rows, like a re-import.
     """
     t0 = time.perf_counter()
+    if mapping and params_dir is None:
+        params_dir = project_path("parameters")
     source = get_mapping(mapping, params_dir) if mapping else None
     plan = plan_files(files, table=table, mapping=source)
     options = ReadOptions(encoding=encoding, sheet=sheet)

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from perfkit.data.schema import TABLE_BY_NAME
 from perfkit.errors import MappingError, SpecError
 from perfkit.files import read_yaml
+from perfkit.projectfile import find_params
 
 log = logging.getLogger(__name__)
 
@@ -127,9 +128,9 @@ def _check(spec: ImportSpec, file: str) -> None:
                     raise bad_column(col, "defaults")
 
 
-def load_spec(params_dir: Path = Path("parameters")) -> ImportSpec:
+def load_spec(params_dir: Path | None = None) -> ImportSpec:
     """Load and check ``params_dir/import.yaml``; a missing file gives an empty spec."""
-    path = Path(params_dir) / MAPPING_FILE
+    path = find_params(params_dir) / MAPPING_FILE
     data = read_yaml(path, required=False, expect="a mapping with a 'mappings' key")
     if data is None:
         log.debug("no %s; no source mappings", path)
@@ -153,7 +154,7 @@ def load_spec(params_dir: Path = Path("parameters")) -> ImportSpec:
     return spec
 
 
-def get_mapping(name: str, params_dir: Path = Path("parameters")) -> SourceMapping:
+def get_mapping(name: str, params_dir: Path | None = None) -> SourceMapping:
     """The mapping called ``name``; the error lists the mappings that exist."""
     spec = load_spec(params_dir)
     try:
@@ -162,5 +163,5 @@ def get_mapping(name: str, params_dir: Path = Path("parameters")) -> SourceMappi
         known = ", ".join(spec.mappings) or "none"
         raise MappingError(
             f"unknown mapping {name!r}; mappings in this file: {known}",
-            file=str(Path(params_dir) / MAPPING_FILE),
+            file=str(find_params(params_dir) / MAPPING_FILE),
         ) from None

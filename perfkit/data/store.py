@@ -21,30 +21,19 @@ import duckdb
 from perfkit.data.schema import PUBLICATION_TABLES, SCHEMA_VERSION, TABLES
 from perfkit.digest import sha256_json
 from perfkit.errors import SchemaVersionError, StoreError
+from perfkit.projectfile import project_path
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DB = Path("data/crm.duckdb")
 META_TABLE = "perfkit_meta"
 
 StoreLike = str | os.PathLike | duckdb.DuckDBPyConnection
 
 
-def find_upwards(relative: str | os.PathLike, start: Path | None = None) -> Path:
-    """``relative`` under the current folder or its nearest parent that has it; else ``relative``
-    itself. Lets a notebook opened in ``notebooks/`` find ``data/`` and ``parameters/``."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / relative).exists():
-            return folder / relative
-    return Path(relative)
-
-
 def default_db() -> Path:
-    """The store path: ``$PERFKIT_DB`` if set, else ``data/crm.duckdb`` in the current folder or
-    its nearest parent that has one."""
-    env = os.environ.get("PERFKIT_DB")
-    return Path(env) if env else find_upwards(DEFAULT_DB)
+    """The store path: ``$PERFKIT_DB`` if set, else the store of the project the current folder is
+    in (``perfkit.yaml``'s ``store``, by default ``data/crm.duckdb``; :mod:`perfkit.projectfile`)."""
+    return project_path("store")
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -149,6 +138,33 @@ def store_checksums(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int]
 def months(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The months that have client snapshots, ascending (``'YYYY-MM'``)."""
     return [r[0] for r in con.execute("SELECT DISTINCT month FROM client_months ORDER BY 1").fetchall()]
+
+
+#: The words ``--month`` takes besides ``YYYY-MM``.
+MONTH_WORDS = ("latest", "previous")
+
+
+def resolve_month(store: StoreLike, month: str | None, *, today: dt.date | None = None) -> str:
+    """``month`` as ``'YYYY-MM'``: ``None`` or ``'latest'`` is the latest *complete* month with
+    data (its last day before ``today``: the current month's data is still coming in),
+    ``'previous'`` the month with data before that one; ``'YYYY-MM'`` is returned as given.
+
+    Raises :class:`StoreError` when the store has no such month."""
+    if month is not None and month not in MONTH_WORDS:
+        return month
+    today = today or dt.date.today()
+    with connect(store) as con:
+        have = months(con)
+    complete = [m for m in have if month_bounds(m)[1] < today]
+    wanted = 2 if month == "previous" else 1
+    if len(complete) < wanted:
+        span = f"{have[0]} … {have[-1]}" if have else "none"
+        raise StoreError(f"no {'previous' if wanted == 2 else 'complete'} month with data before "
+                         f"{today:%Y-%m-%d} in the store (months: {span}); pass --month YYYY-MM")
+    chosen = complete[-wanted]
+    log.info("month %s: the %s complete month in the store", chosen,
+             "previous" if wanted == 2 else "latest")
+    return chosen
 
 
 def summary(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

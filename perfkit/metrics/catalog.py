@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from perfkit.data.schema import PURPOSES
 from perfkit.errors import RequestError, SpecError
 from perfkit.files import read_yaml
+from perfkit.projectfile import find_params
 
 log = logging.getLogger(__name__)
 
@@ -270,9 +271,9 @@ def load_measure_files(folder: str | Path) -> tuple[MeasureFile, ...]:
     return tuple(files)
 
 
-def load_task_rules(params: str | Path = "parameters") -> TaskRules:
+def load_task_rules(params: str | Path | None = None) -> TaskRules:
     """Load ``<params>/tasks.yaml`` into :class:`TaskRules`."""
-    path = Path(params) / "tasks.yaml"
+    path = find_params(params) / "tasks.yaml"
     data = read_yaml(path)
     rules: list[TaskRule] = []
     for entry in _entries(path, data, "rules"):
@@ -295,21 +296,13 @@ def load_task_rules(params: str | Path = "parameters") -> TaskRules:
     return TaskRules(path=str(path), rules=tuple(rules))
 
 
-def find_params(params: str | Path | None = None) -> Path:
-    """The parameters folder: ``params`` if given, else ``parameters/`` in the current folder or
-    its nearest parent that has one (a notebook opened in ``notebooks/`` finds the repository's)."""
-    from perfkit.data.store import find_upwards
-
-    return Path(params) if params is not None else find_upwards("parameters")
-
-
-def load_catalog(params: str | Path = "parameters") -> Catalog:
+def load_catalog(params: str | Path | None = None) -> Catalog:
     """Load ``<params>/indicators.yaml`` and ``<params>/measures/*.sql`` into a :class:`Catalog`.
 
     Checks: fields and types of every entry, unique ids, known family, numerator and denominator
     are declared measures, ``task`` names a rule of tasks.yaml (or ``all``) when that file exists.
     """
-    params = Path(params)
+    params = find_params(params)
     path = params / "indicators.yaml"
     data = read_yaml(path)
     unknown_top = set(data) - {"settings", "families", "indicators"}

@@ -31,6 +31,7 @@ from perfkit.metrics.entities import (
 from perfkit.metrics.measures import cached_measure_frame, measure_frame
 from perfkit.metrics.months import check_month, previous_month
 from perfkit.metrics.targets import targets
+from perfkit.projectfile import find_params
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def indicators(
     *,
     entity: str | None = None,
     branch: str | None = None,
-    params: str | Path = "parameters",
+    params: str | Path | None = None,
     history: int = 12,
 ) -> pd.DataFrame:
     """Every indicator for ``month`` at ``level`` (company | branch | employee).
@@ -162,7 +163,7 @@ def indicators(
         if level == "employee":
             values = _blank_absent(values, people, frame, frame_months)
         # targets of scorecard.yaml (:mod:`perfkit.metrics.targets`); none without that file
-        goals = (targets(con, month, level, params) if (Path(params) / "scorecard.yaml").exists()
+        goals = (targets(con, month, level, params) if (find_params(params) / "scorecard.yaml").exists()
                  else None)
 
     cur = values[values["month"] == month].drop(columns="month")

@@ -114,7 +114,7 @@ def stat_tables(
     level: str = "company",
     *,
     entity: str | None = None,
-    params: str | Path = "parameters",
+    params: str | Path | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The five statistical tables of ``month``, keyed by their Chinese titles:
     潜在客户情况统计表, 现有客户情况统计表, 客户资料完成情况统计表, 流失客户情况统计表,
@@ -140,7 +140,7 @@ def stat_tables(
 
 
 def branch_stat_tables(
-    store: StoreLike, month: str, *, params: str | Path = "parameters"
+    store: StoreLike, month: str, *, params: str | Path | None = None
 ) -> dict[str, pd.DataFrame]:
     """``stat_tables(level="branch", entity=b)`` of every branch ``b`` at once, from one measure
     frame and one task list: the same tables with a leading ``branch_id`` column; each branch's

@@ -26,6 +26,7 @@ from perfkit.files import read_yaml
 from perfkit.metrics.catalog import load_catalog
 from perfkit.metrics.entities import COMPANY_ID, active_employees, check_level
 from perfkit.metrics.months import check_month_format
+from perfkit.projectfile import find_params
 
 FILE_NAME = "scorecard.yaml"
 
@@ -70,10 +71,10 @@ def target_problems(t: TargetSpec, indicator_ids: Collection[str] | None,
     return problems
 
 
-def load_targets(params: str | Path = "parameters") -> TargetSpec:
+def load_targets(params: str | Path | None = None) -> TargetSpec:
     """The ``targets:`` section of ``<params>/scorecard.yaml`` (defaults when it has none),
     checked; the first problem is raised, naming file, entry and field."""
-    path = Path(params) / FILE_NAME
+    path = find_params(params) / FILE_NAME
     f = str(path)
     raw = read_yaml(path, expect="a mapping of sections")
     try:
@@ -91,7 +92,7 @@ def load_targets(params: str | Path = "parameters") -> TargetSpec:
 
 
 def targets(store: StoreLike, month: str, level: str,
-            params: str | Path = "parameters") -> pd.DataFrame:
+            params: str | Path | None = None) -> pd.DataFrame:
     """Targets for every entity × indicator at ``level`` in ``month``: columns entity_id,
     indicator_id, target (float, in the unit of the indicator's value). Rows without a target are
     left out.

@@ -26,6 +26,7 @@ from perfkit.data.store import StoreLike, connect
 from perfkit.errors import RequestError, SpecError
 from perfkit.metrics.catalog import ALL_TASKS, SqlDate, TaskRules, load_catalog, render_sql
 from perfkit.metrics.months import check_month, create_report_months, drop_temp, window_start
+from perfkit.projectfile import find_params
 
 log = logging.getLogger(__name__)
 
@@ -308,7 +309,7 @@ def tasks(
     entity: str | None = None,
     indicator: str | None = None,
     rule: str | None = None,
-    params: str | Path = "parameters",
+    params: str | Path | None = None,
     mask: bool = True,
 ) -> pd.DataFrame:
     """The task list of ``month`` (status as of the month's last day).
@@ -324,7 +325,7 @@ def tasks(
     catalog = load_catalog(params)
     rules = catalog.tasks
     if rules is None:
-        raise SpecError("parameters file not found", file=str(Path(params) / "tasks.yaml"))
+        raise SpecError("parameters file not found", file=str(find_params(params) / "tasks.yaml"))
     rule_ids: list[str] | None = None
     if indicator is not None:
         ind = catalog.indicator(indicator)

@@ -22,6 +22,7 @@ from perfkit.digest import parameter_files
 from perfkit.errors import RequestError
 from perfkit.month.published import PublishedSnapshot, latest
 from perfkit.month.snapshot import ENV, Snapshot
+from perfkit.projectfile import find_params
 
 log = logging.getLogger(__name__)
 
@@ -228,11 +229,11 @@ def source(db: StoreLike, month: str, params: str | Path,
     if snap is None:
         return direct
     built = snap.meta.get("params")
-    if built and Path(built).resolve() != Path(params).resolve() \
+    if built and Path(built).resolve() != find_params(params).resolve() \
             and snap.meta.get("parameters_files") != parameter_files(params):
         # another folder is fine when its files are the same (the snapshot is keyed by content:
         # a second checkout of the same parameters reuses it)
         raise RequestError(f"snapshot {snap.path} was built from parameters {built}, "
-                           f"not {Path(params).resolve()}, whose files differ")
+                           f"not {find_params(params).resolve()}, whose files differ")
     log.info("reading month data from snapshot %s", snap.path)
     return SnapshotSource(snap, direct)

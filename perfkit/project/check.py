@@ -41,6 +41,7 @@ from perfkit.errors import PerfkitError, SpecError
 from perfkit.metrics.catalog import load_catalog, load_task_rules
 from perfkit.metrics.measures import measure_frame
 from perfkit.metrics.tasks import task_frame
+from perfkit.projectfile import find_params
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def _check_sql(params: Path, catalog, rules, problems: list[Problem]) -> None:
         con.close()
 
 
-def check(params: str | Path = "parameters", store: str | Path | None = None) -> list[Problem]:
+def check(params: str | Path | None = None, store: str | Path | None = None) -> list[Problem]:
     """Validate every file of the parameters folder ``params``; return the problems (empty = valid).
 
     Checked: indicators.yaml and measures/*.sql (fields, duplicate ids, unknown family, measure or
@@ -129,7 +130,7 @@ def check(params: str | Path = "parameters", store: str | Path | None = None) ->
     run.yaml, levels.yaml and pay.yaml when present, and the SQL of every measure and task rule
     against an empty store. With ``store`` the store is also opened and its schema version checked.
     """
-    params = Path(params)
+    params = find_params(params)
     problems: list[Problem] = []
     if not params.is_dir():
         return [Problem(str(params), None, None, "parameters folder not found")]

@@ -1,7 +1,8 @@
 """The page's fixed assets: the widget manager and the static CSS, made safe to inline offline.
 
 The widget manager ``@jupyter-widgets/html-manager`` ``dist/embed.js`` (pinned in
-package-lock.json, fetched by ``make assets``) is patched so it runs inlined and never touches the
+package-lock.json, fetched by ``make assets``; a wheel carries it patched, :mod:`perfkit.report.wheel`)
+is patched so it runs inlined and never touches the
 network (:func:`patch_bundle`); :func:`report_css` is JupyterLab's notebook and light-theme CSS
 plus perfkit's own, without comments. Both are the same in every report, read once per process.
 """
@@ -30,7 +31,8 @@ TEMPLATE_NAME = "perfkit_report"
 BUNDLE = "@jupyter-widgets/html-manager/dist/embed.js"
 
 
-FETCH_HINT = "run `make assets` (npm ci --no-audit --no-fund) in the perfkit checkout"
+FETCH_HINT = ("run `make assets` (npm ci --no-audit --no-fund) in the perfkit checkout; an "
+              "installed perfkit wheel carries it in perfkit/report/assets/")
 
 
 # css-loader's per-module source map: the 4th element of each CSS module's entry.
@@ -39,6 +41,10 @@ _CSS_SOURCE_MAP = re.compile(
     r'sourcesContent:\[.*?\],sourceRoot:""\}',
     re.S,
 )
+
+
+#: Where a wheel carries the bundle, already patched (:mod:`perfkit.report.wheel`).
+PACKAGED = Path(__file__).parent / "assets" / "embed.js"
 
 
 def node_modules_dir() -> Path:
@@ -51,7 +57,10 @@ def node_modules_dir() -> Path:
 
 
 def bundle_path() -> Path:
-    """Path of ``embed.js``; :class:`RenderError` naming it and ``make assets`` when missing."""
+    """Path of ``embed.js``: ``$PERFKIT_NODE_MODULES``'s when set, else the one an installed wheel
+    carries, else the checkout's ``node_modules``; :class:`RenderError` naming it when missing."""
+    if PACKAGED.is_file() and not os.environ.get("PERFKIT_NODE_MODULES"):
+        return PACKAGED
     path = node_modules_dir() / BUNDLE
     if not path.is_file():
         raise RenderError(f"widget bundle {BUNDLE} is missing; {FETCH_HINT}", file=str(path))
@@ -108,6 +117,8 @@ def _font_name(path: Path) -> str:
 
 @lru_cache(maxsize=2)
 def _bundle_cached(path: str, mtime: float) -> str:
+    if Path(path) == PACKAGED:
+        return PACKAGED.read_text(encoding="utf-8")  # patched when the wheel was built
     started = time.perf_counter()
     js = patch_bundle(Path(path).read_text(encoding="utf-8"), Path(path).parent)
     log.info("patched %s (%d bytes) in %.2fs", path, len(js), time.perf_counter() - started)

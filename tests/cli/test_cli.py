@@ -43,7 +43,7 @@ def test_bad_month_is_rejected_by_the_parser(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["indicators", "--month", "2026-13"])
     assert exc.value.code == 2
-    assert "month must be YYYY-MM, got '2026-13'" in capsys.readouterr().err
+    assert "month must be YYYY-MM, latest or previous, got '2026-13'" in capsys.readouterr().err
 
 
 def test_info_on_empty_store(tmp_path, capsys):
