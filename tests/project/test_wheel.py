@@ -55,7 +55,8 @@ def installed(tmp_path_factory) -> dict:
     uv = shutil.which("uv", path=str(Path(sys.executable).parent))
     require(uv, "uv is not installed in the test environment (make venv)")
     subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
-    subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin" / "python"),
+    subprocess.run([uv, "pip", "install", "--quiet", "--compile-bytecode", "--python",
+                    str(venv / "bin" / "python"),
                     str(wheel)], check=True, timeout=900)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PERFKIT_", "PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
