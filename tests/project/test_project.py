@@ -185,3 +185,43 @@ def test_lab_command_line_sets_the_store_and_allows_root(project, monkeypatch):
     assert argv[-1] == "--no-browser"
     assert ("--allow-root" in argv) == (os.geteuid() == 0)
     assert env["PERFKIT_DB"] == str((project / "data" / "crm.duckdb").resolve())
+
+
+def test_lab_starts_jupyterlab_on_the_notebooks(project, monkeypatch):
+    """``perfkit lab`` really serves the project's notebooks (as root too: --allow-root)."""
+    import json
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "HOME": str(project.parent / "home")}
+    env.pop("PERFKIT_DB", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "perfkit.cli", "lab", "--", "--no-browser", f"--port={port}",
+         "--ip=127.0.0.1", "--IdentityProvider.token=perfkit-test"],
+        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}/api/contents?token=perfkit-test"
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    listing = json.load(r)
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+                assert time.monotonic() < deadline, "JupyterLab did not answer in 90 s"
+                time.sleep(0.5)
+        names = {item["name"] for item in listing["content"]}
+        assert {"company.ipynb", "branch.ipynb", "employee.ipynb"} <= names
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
