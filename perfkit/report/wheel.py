@@ -94,11 +94,13 @@ class BuildPy(build_py):
 
 
 class SDist(sdist):
-    """``sdist`` that also carries the npm lock files and the default parameters and notebooks."""
+    """``sdist`` that also carries the npm lock files and the default parameters and notebooks, so
+    a wheel built from it (``python -m build``) has what :func:`stage` reads."""
 
-    def add_defaults(self) -> None:
-        super().add_defaults()
+    def make_release_tree(self, base_dir: str, files: list[str]) -> None:
+        super().make_release_tree(base_dir, files)
         for name in SDIST_EXTRA:
-            self.filelist.append(name)
+            shutil.copyfile(ROOT / name, Path(base_dir) / name)
         for tree in SDIST_TREES:
-            self.filelist.graft(tree)
+            shutil.copytree(ROOT / tree, Path(base_dir) / tree, dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))

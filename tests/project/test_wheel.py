@@ -111,3 +111,22 @@ def test_installed_wheel_renders_every_role_offline(installed, tmp_path):
             second = _click_link(s, 1)
             assert second["active"] == 1 and second["text"] != first["text"], page
             _assert_clean(s)
+
+
+def test_the_sdist_carries_what_the_wheel_build_reads(tmp_path):
+    """``python -m build`` makes the wheel from the sdist: it needs the npm lock files and the
+    default parameters and notebooks."""
+    import tarfile
+
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent))
+    require(uv, "uv is not installed in the test environment (make venv)")
+    subprocess.run([uv, "build", "--sdist", "--quiet", "--out-dir", str(tmp_path), str(ROOT)],
+                   check=True, timeout=300)
+    (sdist,) = tmp_path.glob("perfkit-*.tar.gz")
+    with tarfile.open(sdist) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    expected = {"package.json", "package-lock.json", "perfkit/report/wheel.py"}
+    expected |= {p.relative_to(ROOT).as_posix() for folder in ("parameters", "notebooks")
+                 for p in (ROOT / folder).rglob("*") if p.is_file()
+                 and ".ipynb_checkpoints" not in p.parts}
+    assert expected <= names, sorted(expected - names)
