@@ -16,7 +16,7 @@ from pathlib import Path
 
 PARAMETER_SUFFIXES = (".yaml", ".yml", ".sql", ".csv", ".json")
 #: Parameters files that never change what a report shows: the run matrix and the import mappings.
-NOT_REPORT_INPUTS = ("run.yaml", "import.yaml")
+NOT_REPORT_INPUTS = ("run.yaml", "import.yaml", "delivery.yaml")
 #: Subpackages whose code does not shape a report's content (how reports are run, sent, checked
 #: and asked for): left out of :func:`perfkit_fingerprint`, so editing them re-renders nothing.
 NOT_REPORT_CODE = ("batch", "cli", "project")
@@ -61,8 +61,8 @@ def perfkit_fingerprint() -> str:
 def parameter_files(params: str | os.PathLike) -> dict[str, str]:
     """``{relative path: sha256}`` of every parameters file that shapes report content.
 
-    ``run.yaml`` and ``import.yaml`` are left out: they say what to render and how to import, not
-    what a report shows. Hidden files and editor back-ups are ignored. A missing folder gives an
+    ``run.yaml``, ``import.yaml`` and ``delivery.yaml`` are left out: they say what to render, how to
+    import and whom to send, not what a report shows. Hidden files and editor back-ups are ignored. A missing folder gives an
     empty mapping.
     """
     root = Path(params)

@@ -117,3 +117,9 @@ class RenderError(PerfkitError):
     """Executing or exporting a report failed."""
 
     exit_code = 6
+
+
+class DeliveryError(PerfkitError):
+    """Sending the month's reports failed for at least one recipient."""
+
+    exit_code = 7

@@ -21,8 +21,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "perfkit"
 
 #: Bottom to top. ``shared`` holds the tiny helpers every layer may use; ``api`` is the package's
 #: front door (``perfkit/__init__.py``), which may import anything and which no module imports.
-LAYERS = ("shared", "data", "metrics", "appraisal", "month", "report", "batch", "project", "cli",
-          "api")
+LAYERS = ("shared", "data", "metrics", "appraisal", "month", "report", "batch", "delivery",
+          "project", "cli", "api")
 SHARED = {"perfkit.errors", "perfkit.files", "perfkit.formatting", "perfkit.digest",
           "perfkit.projectfile", "perfkit.version"}
 API = {"perfkit", "perfkit._compat"}

@@ -1,5 +1,6 @@
 """``index.html`` (for headquarters) and ``distribution.csv`` (who receives which file), both built
-from the manifest records of the month. Every value from data is HTML-escaped; the page has no
+from the manifest records of the month (and, once the month is delivered, ``delivery.json``: who
+was sent what). Every value from data is HTML-escaped; the page has no
 external reference (inline CSS, relative links only)."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +22,7 @@ log = logging.getLogger(__name__)
 
 INDEX = "index.html"
 DISTRIBUTION = "distribution.csv"
+DELIVERY = "delivery.json"  # written by perfkit.delivery; the index shows who was sent what
 DISTRIBUTION_COLUMNS = (
     "recipient_role", "entity_id", "recipient_id", "recipient_name", "branch_id", "branch_name", "file",
 )
@@ -75,15 +78,42 @@ def _score_cells(scores: Scores, entity_id: str) -> str:
     return f"<td class='num'>{_e(text)}</td><td>{_e(grade or '—')}</td>"
 
 
+def delivery_status(month_dir: Path) -> dict[str, list[str]]:
+    """Manifest key → "sent to 张三 <address> at …" lines, from the month's delivery record (none
+    when the month was not delivered; an unreadable record shows nothing here)."""
+    path = Path(month_dir) / DELIVERY
+    try:
+        messages = json.loads(path.read_text(encoding="utf-8"))["messages"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    out: dict[str, list[str]] = {}
+    for m in messages:
+        if m.get("status") not in ("sent", "uncertain"):
+            continue
+        when = (m.get("sent_at") or m.get("created_at") or "")[:16].replace("T", " ")
+        line = f"{m.get('name')} <{m.get('email')}> {when}{' (待核实)' if m['status'] != 'sent' else ''}"
+        for f in m.get("files", []):
+            for key in f.get("keys", []):
+                out.setdefault(key, []).append(line)
+    return out
+
+
 def render_index(month: str, jobs: Mapping[str, dict[str, Any]],
-                 scores: Mapping[str, Scores] | None = None) -> str:
-    """The index page as a string (see module doc)."""
+                 scores: Mapping[str, Scores] | None = None,
+                 sent: Mapping[str, list[str]] | None = None) -> str:
+    """The index page as a string (see module doc); ``sent``: :func:`delivery_status`."""
     scores = scores or {}
+    sent = sent or {}
     recs = sorted(jobs.values(), key=record_order)
     ok = [r for r in recs if r.get("status") in DONE]
     failed = [r for r in recs if r.get("status") == "failed"]
     has_scores = bool(scores.get("branch") or scores.get("employee"))
     head = "<th>综合得分</th><th>等级</th>" if has_scores else ""
+    head += "<th>已发送</th>" if sent else ""
+
+    def sent_cell(r: dict[str, Any]) -> str:
+        return f"<td>{'<br>'.join(_e(x) for x in sent.get(r.get('key', ''), [])) or '—'}</td>" \
+            if sent else ""
 
     def link(r: dict[str, Any]) -> str:
         label = f"{r.get('entity_name')}（{r.get('entity_id')}）"
@@ -101,6 +131,8 @@ def render_index(month: str, jobs: Mapping[str, dict[str, Any]],
     company = [r for r in recs if r.get("role") == "company"]
     if company:
         out.append(f"<h2>{_e(ROLE_LABELS['company'])}</h2><p>{link(company[0])}</p>")
+        if sent.get(company[0].get("key", "")):
+            out.append(f"<p>已发送：{'；'.join(_e(x) for x in sent[company[0]['key']])}</p>")
     branches: dict[str, list[dict[str, Any]]] = {}
     for r in recs:
         if r.get("role") in ("branch", "employee"):
@@ -111,7 +143,7 @@ def render_index(month: str, jobs: Mapping[str, dict[str, Any]],
         for r in rows:
             cells = _score_cells(scores.get(r["role"], {}), r.get("entity_id", "")) if has_scores else ""
             out.append(f"<tr><td>{_e(ROLE_LABELS.get(r['role'], r['role']))}</td><td>{link(r)}</td>"
-                       f"{cells}</tr>")
+                       f"{cells}{sent_cell(r)}</tr>")
         out.append("</table>")
     if failed:
         out.append("<h2 class='failed'>生成失败</h2><table><tr><th>报表</th><th>对象</th><th>单元格</th>"
@@ -158,7 +190,8 @@ def write_outputs(month_dir: Path, month: str, jobs: Mapping[str, dict[str, Any]
     """Write ``index.html`` and ``distribution.csv`` (UTF-8 with BOM, for Excel) atomically."""
     index = month_dir / INDEX
     with atomic_path(index) as tmp:
-        tmp.write_text(render_index(month, jobs, scores), encoding="utf-8")
+        tmp.write_text(render_index(month, jobs, scores, delivery_status(month_dir)),
+                       encoding="utf-8")
         tmp.chmod(0o644)
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=DISTRIBUTION_COLUMNS, lineterminator="\n")

@@ -5,10 +5,11 @@ subcommands (``add_commands``) and makes one API call per command; :func:`main` 
 ========================  =====================================================
 module                    commands
 ========================  =====================================================
-:mod:`.store`             demo, import, info, schema
+:mod:`.store`             demo, import, info, schema, upgrade-store
 :mod:`.reports`           indicators, tasks, tables, scores, levels, pay
 :mod:`.run`               run, render
 :mod:`.month`             snapshot, publish
+:mod:`.deliver`           deliver
 :mod:`.check`             check
 :mod:`.project`           init, lab
 ========================  =====================================================
@@ -22,13 +23,13 @@ import os
 import sys
 from pathlib import Path
 
-from perfkit.cli import check, month, project, reports, run, store
+from perfkit.cli import check, deliver, month, project, reports, run, store
 from perfkit.cli.common import resolve_month_arg
 from perfkit.errors import PerfkitError
 from perfkit.projectfile import load_project
 
 #: The command groups, in the order ``perfkit --help`` lists them.
-GROUPS = (project, store, reports, run, month, check)
+GROUPS = (project, store, reports, run, month, deliver, check)
 
 
 def build_parser() -> argparse.ArgumentParser:

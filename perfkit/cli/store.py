@@ -1,4 +1,5 @@
-"""``perfkit demo``, ``import``, ``info`` and ``schema``: building a store and looking at it."""
+"""``perfkit demo``, ``import``, ``info``, ``upgrade-store`` and ``schema``: building a store, looking at it,
+migrating it."""
 
 from __future__ import annotations
 
@@ -53,6 +54,14 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upgrade_store(args: argparse.Namespace) -> int:
+    from perfkit.data.migrate import upgrade_store
+    from perfkit.data.store import default_db
+
+    print(upgrade_store(args.db or default_db(), backup=not args.no_backup).line())
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from perfkit.data.schema import markdown_reference
 
@@ -104,6 +113,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="row counts and months of a store")
     add_db(p)
     p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser(
+        "upgrade-store", help="migrate a store of an earlier perfkit to this schema version",
+        description="Bring a store written by an earlier perfkit to this schema version in place "
+        "(e.g. 3 → 4: employees.email), after a backup copy <store>.schema<N>.bak; one "
+        "transaction, so a failure leaves the store as it was.")
+    add_db(p)
+    p.add_argument("--no-backup", action="store_true", help="do not keep a backup copy")
+    p.set_defaults(func=cmd_upgrade_store)
 
     p = sub.add_parser("schema", help="print the table reference (Markdown)")
     p.set_defaults(func=cmd_schema)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4  # 4: employees.email (perfkit upgrade-store migrates a version-3 store)
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
@@ -109,6 +109,8 @@ TABLES: tuple[Table, ...] = (
             C("level", "VARCHAR", "职级 (客户经理序列); empty for other positions", values=LEVELS),
             _req("hire_date", "DATE", "入职日期"),
             C("leave_date", "DATE", "离职日期; empty while employed"),
+            C("email", "VARCHAR", "电子邮箱: where `perfkit deliver` sends his reports; empty = none",
+              pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"),
         ),
         key=("employee_id",),
         foreign_keys=(ForeignKey("branch_id", "branches", "branch_id"),),

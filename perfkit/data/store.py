@@ -77,9 +77,11 @@ def check_version(con: duckdb.DuckDBPyConnection, where: str = "store") -> None:
     row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'").fetchone()
     found = row[0] if row else "none"
     if found != str(SCHEMA_VERSION):
+        older = found.isdigit() and int(found) < SCHEMA_VERSION
         raise SchemaVersionError(
             f"store has schema version {found}, this perfkit needs {SCHEMA_VERSION}; "
-            "rebuild it (`perfkit demo`) or re-import the source files",
+            + ("upgrade it in place with `perfkit upgrade-store` (a backup copy is kept)" if older
+               else "rebuild it (`perfkit demo`) or re-import the source files"),
             file=where,
         )
 

@@ -37,6 +37,8 @@ from perfkit.appraisal.spec import (
 from perfkit.batch.config import RUN_FILE, load_run_config
 from perfkit.data.mapping import MAPPING_FILE, load_spec
 from perfkit.data.store import create_schema, open_store
+from perfkit.delivery.config import FILE_NAME as DELIVERY_FILE
+from perfkit.delivery.config import load_delivery
 from perfkit.errors import PerfkitError, SpecError
 from perfkit.metrics.catalog import load_catalog, load_task_rules
 from perfkit.metrics.measures import measure_frame
@@ -127,7 +129,7 @@ def check(params: str | Path | None = None, store: str | Path | None = None) -> 
     Checked: indicators.yaml and measures/*.sql (fields, duplicate ids, unknown family, measure or
     unit …), tasks.yaml, scorecard.yaml (weight sums, unknown indicators, methods and method
     parameters, targets, grades, stars …), appraisal.yaml (sections, advisor, rfm), import.yaml,
-    run.yaml, levels.yaml and pay.yaml when present, and the SQL of every measure and task rule
+    run.yaml, levels.yaml, pay.yaml and delivery.yaml when present, and the SQL of every measure and task rule
     against an empty store. With ``store`` the store is also opened and its schema version checked.
     """
     params = find_params(params)
@@ -159,7 +161,8 @@ def check(params: str | Path | None = None, store: str | Path | None = None) -> 
     if (params / RUN_FILE).exists():
         _collect(problems, str(params / RUN_FILE), load_run_config, params)
 
-    for name, loader in ((LEVELS_FILE, load_levels), (PAY_FILE, load_pay)):
+    for name, loader in ((LEVELS_FILE, load_levels), (PAY_FILE, load_pay),
+                         (DELIVERY_FILE, load_delivery)):
         if (params / name).exists():
             _collect(problems, str(params / name), loader, params)
 

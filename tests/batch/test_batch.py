@@ -50,7 +50,8 @@ def make_store(path: Path) -> Path:
     con = create_store(path, overwrite=True)
     con.execute("INSERT INTO branches VALUES ('B01','上海淮海路营业部','华东','上海','一类'),"
                 "('B02','深圳福田营业部','华南','深圳','二类')")
-    con.executemany("INSERT INTO employees VALUES (?,?,?,?,?,?,?)", [
+    con.executemany("INSERT INTO employees (employee_id, employee_name, branch_id, position, level, "
+                    "hire_date, leave_date) VALUES (?,?,?,?,?,?,?)", [
         ("E01", "张伟", "B01", "营业部负责人", None, dt.date(2020, 1, 1), None),
         ("E02", "王芳", "B01", "客户经理", "初级", dt.date(2021, 3, 1), None),
         ("E03", "李娜", "B01", "客户经理", "中级", dt.date(2021, 3, 1), dt.date(2026, 10, 15)),

@@ -418,6 +418,9 @@ def test_hs_crm_sample_imports_with_its_mapping(tmp_path):
         (f"{m[:4]}-{m[4:]}",) for m in sorted(set(months))]
     assert con.execute("SELECT region_class FROM branches ORDER BY branch_id").fetchall() == [
         ("一类",), ("二类",)]
+    staff = hs_crm_frame("员工信息")  # 电子邮箱 → employees.email (empty stays empty)
+    assert con.execute("SELECT employee_id, email FROM employees ORDER BY 1").fetchall() == sorted(
+        (r.员工编号, r.电子邮箱 or None) for r in staff.itertuples())
     assets = hs_crm_frame("客户资产月报").期末资产.astype(float).sum()
     assert con.execute("SELECT sum(assets_end) FROM client_months").fetchone()[0] == pytest.approx(assets)
     once = store_checksums(con)

@@ -36,7 +36,7 @@ CLIENTS = {
 def build(path: Path) -> Path:
     con = create_store(path, overwrite=True)
     con.execute("INSERT INTO branches VALUES ('B01', '上海淮海中路证券营业部', '华东', '上海', '一类')")
-    con.execute("INSERT INTO employees VALUES ('E1', '张伟', 'B01', '客户经理', '中级', '2020-01-01', NULL)")
+    con.execute("INSERT INTO employees VALUES ('E1', '张伟', 'B01', '客户经理', '中级', '2020-01-01', NULL, NULL)")
     for cid in CLIENTS:
         con.execute("INSERT INTO clients (client_id, client_name, branch_id, employee_id, lead_date, "
                     "open_date) VALUES (?, '客户', 'B01', 'E1', '2020-01-01', '2020-02-01')", [cid])

@@ -190,15 +190,18 @@ def _staff(rng: np.random.Generator, n_branches: int, n_emp: int, cal: _Calendar
 
 def _employee_table(staff: _Staff) -> pa.Table:
     n = staff.n
+    ids = _codes("E", n, 5)
     return pa.table(
         {
-            "employee_id": _codes("E", n, 5),
+            "employee_id": ids,
             "employee_name": _strs(staff.names),
             "branch_id": _cat(staff.branch, staff.branch_table["branch_id"].combine_chunks()),
             "position": _cat(staff.pos, POSITIONS),
             "level": _cat(np.maximum(staff.level, 0), LEVELS, null=staff.level < 0),
             "hire_date": _dates(staff.hire),
             "leave_date": _dates(np.where(staff.leave < NO_DAY, staff.leave, 0), null=staff.leave >= NO_DAY),
+            # synthetic addresses on the reserved domain (RFC 2606): never a real mailbox
+            "email": pa.array([f"{e.lower()}@example.com" for e in ids.to_pylist()], pa.string()),
         }
     )
 
