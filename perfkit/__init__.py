@@ -10,6 +10,8 @@ The public API, each returning pandas DataFrames (``store`` is a DuckDB path or 
 - :func:`load_catalog`, :func:`load_scorecard` — the parameters as typed models
 - :func:`create_store`, :func:`open_store`, :func:`generate_demo`, :func:`import_paths` — a store
 - :func:`run` — every report of a month (one report: :func:`perfkit.batch.render.render`)
+- :func:`deliver` — e-mail every recipient his own reports of the month
+- :func:`init_project` — write a new perfkit project (``perfkit init``)
 
 Each name is imported on first use, so ``import perfkit`` stays fast (the CLI, kernels, workers).
 The package's layers are its subpackages (docs/architecture.md). Module paths of perfkit 0.1's flat
@@ -30,6 +32,8 @@ _API: dict[str, tuple[str, str]] = {
     "breakdown": ("perfkit.appraisal.scorecard", "breakdown"),
     "check": ("perfkit.project.check", "check"),
     "create_store": ("perfkit.data.store", "create_store"),
+    "deliver": ("perfkit.delivery.runner", "deliver"),
+    "init_project": ("perfkit.project.init", "init_project"),
     "generate_demo": ("perfkit.data.demo.generator", "generate"),
     "import_paths": ("perfkit.data.importer", "import_paths"),
     "indicators": ("perfkit.metrics.indicators", "indicators"),

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -62,4 +63,15 @@ def read_yaml(path: str | os.PathLike, *, required: bool = True,
         data = {}
     if expect is not None and not isinstance(data, dict):
         raise SpecError(f"expected {expect}", file=str(path))
+    return data
+
+
+def read_month_record(path: str | os.PathLike, month: str, fmt: int) -> dict[str, Any]:
+    """The JSON record of a month folder (``manifest.json``, ``delivery.json``) as a mapping, after
+    checking it is of ``month`` and format ``fmt``; ValueError (or KeyError/TypeError) otherwise —
+    the caller decides whether an unreadable record is ignored or an error."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("format") != fmt or data.get("month") != month:
+        raise ValueError(f"format {data.get('format') if isinstance(data, dict) else '?'}, "
+                         f"month {data.get('month') if isinstance(data, dict) else '?'}")
     return data

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from perfkit.batch.plan import Job
-from perfkit.files import atomic_path
+from perfkit.files import atomic_path, read_month_record
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +54,7 @@ class Manifest:
         if not path.exists():
             return cls(month_dir, month)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT or data.get("month") != month:
-                raise ValueError(f"format {data.get('format')}, month {data.get('month')}")
+            data = read_month_record(path, month, FORMAT)
             jobs = data["jobs"]
         except (ValueError, KeyError, TypeError) as exc:
             log.warning("ignoring unreadable manifest %s (%s): every job runs again", path, exc)

@@ -4,7 +4,8 @@ addresses), and the scope check run again on each message just before it is sent
 
 - the company report → every headquarters recipient of delivery.yaml;
 - a branch report → the branch's 营业部负责人 (the manifest's recipients), with his employees'
-  reports in one zip when ``branch_head_gets_employee_reports``;
+  reports in one zip when ``branch_head_gets_employee_reports`` (several, each under the size
+  limit, when they do not fit in one and no intranet link is configured);
 - an employee report → the employee.
 
 :func:`scope_problem` re-derives, from the manifest record of every attached file, whether it may go
@@ -18,7 +19,8 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from collections.abc import Mapping
+import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,7 @@ class Part:
     branch_id: str | None
     path: str          # relative to the month folder
     sha256: str        # as the manifest recorded it
+    bytes: int = 0
 
 
 @dataclass
@@ -107,15 +110,18 @@ def parts_of(jobs: Mapping[str, Mapping[str, Any]]) -> dict[str, Part]:
     for key, r in jobs.items():
         if r.get("status") in DONE and r.get("output"):
             out[key] = Part(key, r["role"], r.get("entity_id") or "", r.get("entity_name") or "",
-                            r.get("branch_id"), r["output"]["path"], r["output"]["sha256"])
+                            r.get("branch_id"), r["output"]["path"], r["output"]["sha256"],
+                            int(r["output"].get("bytes") or 0))
     return out
 
 
 def plan_messages(month: str, jobs: Mapping[str, Mapping[str, Any]],
-                  people: Mapping[str, Mapping[str, Any]], spec: DeliverySpec) -> list[Message]:
+                  people: Mapping[str, Mapping[str, Any]], spec: DeliverySpec,
+                  size: Callable[[Part], int] | None = None) -> list[Message]:
     """The month's messages, one per recipient, in a stable order (headquarters, then by id).
 
-    ``people``: employee id → {employee_name, branch_id, position, email} from the store."""
+    ``people``: employee id → {employee_name, branch_id, position, email} from the store;
+    ``size``: how :func:`staff_zips` measures a report."""
     parts = parts_of(jobs)
     messages: dict[str, Message] = {}
 
@@ -141,11 +147,41 @@ def plan_messages(month: str, jobs: Mapping[str, Mapping[str, Any]],
                 msg = employee(rid)
                 msg.attachments.append(Attachment(display_name(month, part), (part,)))
                 if spec.branch_head_gets_employee_reports and staff:
-                    name = f"{month}_{part.entity_name}_员工绩效报告.zip"
-                    msg.attachments.append(Attachment(name, staff, zipped=True))
+                    msg.attachments += staff_zips(f"{month}_{part.entity_name}_员工绩效报告", staff,
+                                                  spec, size)
         elif part.role == "employee":
             employee(part.entity_id).attachments.append(Attachment(display_name(month, part), (part,)))
     return sorted(messages.values(), key=lambda m: (m.kind != HQ, m.recipient_id))
+
+
+def compressed_size(month_dir: Path) -> Callable[[Part], int]:
+    """A part's size once deflated in a zip (what it adds to the attachment), read from disk."""
+    def size(part: Part) -> int:
+        return len(zlib.compress((month_dir / part.path).read_bytes()))
+    return size
+
+
+def staff_zips(stem: str, staff: tuple[Part, ...], spec: DeliverySpec,
+               size: Callable[[Part], int] | None = None) -> list[Attachment]:
+    """A branch's employee reports as one zip — or, when they exceed ``max_attachment_mb`` and no
+    ``link_base_url`` is set, as several zips each under it (``…（1／3）.zip``), cut in id order by
+    ``size`` (default: the file sizes the manifest recorded; :func:`compressed_size` for the
+    deflated ones), so every run cuts them the same way."""
+    limit = spec.max_attachment_mb * 1024 * 1024 * 0.98  # a zip's own headers
+    if spec.link_base_url or sum(p.bytes for p in staff) <= limit:
+        return [Attachment(f"{stem}.zip", staff, zipped=True)]
+    size = size or (lambda p: p.bytes)
+    sizes = {p.key: size(p) for p in staff}
+    if sum(sizes.values()) <= limit:
+        return [Attachment(f"{stem}.zip", staff, zipped=True)]
+    chunks: list[list[Part]] = [[]]
+    for p in staff:
+        if chunks[-1] and sum(sizes[q.key] for q in chunks[-1]) + sizes[p.key] > limit:
+            chunks.append([])
+        chunks[-1].append(p)
+    n = len(chunks)
+    return [Attachment(f"{stem}（{i}／{n}）.zip", tuple(c), zipped=True)
+            for i, c in enumerate(chunks, 1)]
 
 
 def file_sha256(path: Path) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from perfkit.batch.index import DELIVERY
 from perfkit.errors import StoreError
-from perfkit.files import atomic_path
+from perfkit.files import atomic_path, read_month_record
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,7 @@ class DeliveryRecord:
         if not path.exists():
             return cls(month_dir, month)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT or data.get("month") != month:
-                raise ValueError(f"format {data.get('format')}, month {data.get('month')}")
-            messages = list(data["messages"])
+            messages = list(read_month_record(path, month, FORMAT)["messages"])
         except (ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"delivery record is unreadable ({exc}); move it aside to start the "
                              "month's delivery afresh", file=str(path)) from None

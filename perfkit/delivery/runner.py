@@ -31,6 +31,7 @@ from perfkit.delivery.plan import (
     REPORT_NAMES,
     Attachment,
     Message,
+    compressed_size,
     plan_messages,
     scope_problem,
 )
@@ -216,7 +217,7 @@ def deliver(month: str, *, out: Path | None = None, db: Path | None = None,
         raise RequestError(f"{month} is not published: `perfkit publish --month {month}` first, "
                            "or --unpublished to send it with a warning in every message")
     people = _people(db)
-    messages = plan_messages(month, manifest.jobs, people, spec)
+    messages = plan_messages(month, manifest.jobs, people, spec, compressed_size(month_dir))
     if only:
         messages = _only(messages, only)
     record = DeliveryRecord.load(month_dir, month)
