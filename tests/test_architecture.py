@@ -24,7 +24,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "perfkit"
 LAYERS = ("shared", "data", "metrics", "appraisal", "month", "report", "batch", "delivery",
           "project", "cli", "api")
 SHARED = {"perfkit.errors", "perfkit.files", "perfkit.formatting", "perfkit.digest",
-          "perfkit.projectfile", "perfkit.version"}
+          "perfkit.projectfile", "perfkit.version", "perfkit.sheets"}
 API = {"perfkit", "perfkit._compat"}
 MAX_LINES = 500
 

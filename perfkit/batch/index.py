@@ -17,6 +17,7 @@ from typing import Any
 from perfkit.batch.manifest import DONE, record_order
 from perfkit.batch.plan import RECIPIENT_ROLES, ROLE_LABELS
 from perfkit.files import atomic_path
+from perfkit.sheets import safe_rows
 
 log = logging.getLogger(__name__)
 
@@ -194,9 +195,9 @@ def write_outputs(month_dir: Path, month: str, jobs: Mapping[str, dict[str, Any]
                        encoding="utf-8")
         tmp.chmod(0o644)
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=DISTRIBUTION_COLUMNS, lineterminator="\n")
+    w = csv.DictWriter(buf, fieldnames=DISTRIBUTION_COLUMNS, lineterminator="\r\n")  # quotes a \r
     w.writeheader()
-    w.writerows(distribution_rows(jobs))
+    w.writerows(safe_rows(distribution_rows(jobs)))
     dist = month_dir / DISTRIBUTION
     with atomic_path(dist) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8-sig")

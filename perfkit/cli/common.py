@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from perfkit.data.schema import MONTH_PATTERN
 from perfkit.errors import RequestError
 from perfkit.files import atomic_path
+from perfkit.sheets import frame_csv, write_xlsx
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,21 +100,21 @@ def add_output(p: argparse.ArgumentParser) -> None:
 
 def write_frames(frames: dict[str, pd.DataFrame], fmt: str, out: Path | None) -> None:
     """Write one or more titled frames as a terminal table, CSV or an Excel workbook (one sheet
-    each). CSV is written with a byte-order mark, so Excel on Windows opens Chinese text."""
+    each). CSV is written with a byte-order mark, so Excel on Windows opens Chinese text; neither
+    can hold a live formula (:mod:`perfkit.sheets`)."""
     import pandas as pd
 
     if fmt == "xlsx":
         if out is None:
             raise RequestError("--format xlsx needs --out FILE.xlsx")
-        with atomic_path(out) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as xw:
-            for title, df in frames.items():
-                df.to_excel(xw, sheet_name=title[:31], index=False)
+        with atomic_path(out) as tmp:
+            write_xlsx(frames, tmp)
         log.info("wrote %s", out)
         return
     parts = []
     for title, df in frames.items():
         if fmt == "csv":
-            body = df.to_csv(index=False)
+            body = frame_csv(df)
         else:
             with pd.option_context("display.max_rows", 500, "display.max_columns", 50,
                                    "display.width", 200, "display.unicode.east_asian_width", True):

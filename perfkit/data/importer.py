@@ -181,6 +181,25 @@ def _missing(
     )
 
 
+def _warn_formulas(con: duckdb.DuckDBPyConnection, spec: Table, sources: dict[str, Source],
+                   typed: str, file: str) -> None:
+    """Log the rows whose text a spreadsheet would evaluate (``=…``, ``+…``, ``@…``; see
+    :mod:`perfkit.sheets`): they are stored as they are, and every export neutralises them."""
+    for c in spec.columns:
+        if c.type != "VARCHAR" or sources[c.name].header is None:
+            continue
+        col = quote(c.name)
+        rows = con.execute(
+            f"SELECT {ROW_COLUMN} FROM {typed} WHERE regexp_matches({col}, '^[=+@\t\r-]') "
+            f"AND NOT regexp_matches({col}, '^[+-][0-9][0-9,]*(\\.[0-9]+)?%?$') "
+            f"ORDER BY {ROW_COLUMN}").fetchall()
+        if rows:
+            shown = ", ".join(str(r[0]) for r in rows[:5]) + (" …" if len(rows) > 5 else "")
+            log.warning("%s: %s.%s: %d row(s) start like a spreadsheet formula (rows %s); kept as "
+                        "text, neutralised in every CSV and Excel export", file, spec.name,
+                        c.name, len(rows), shown)
+
+
 def import_file(
     con: duckdb.DuckDBPyConnection,
     path: Path,
@@ -211,6 +230,7 @@ def import_file(
         problems += column_problems(con, spec, sources, names[2], coded)
         raise_first(problems, file, table)
         raise_first(key_problems(con, spec, sources, names[2]), file, table)
+        _warn_formulas(con, spec, sources, names[2], file)
         # Replace by key. INSERT OR REPLACE is much faster in DuckDB than DELETE + INSERT on a
         # primary key; a table whose columns are all key columns has nothing to replace.
         verb = "OR REPLACE" if set(spec.column_names) - set(spec.key) else "OR IGNORE"

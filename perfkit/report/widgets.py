@@ -18,6 +18,7 @@ import ipywidgets as widgets
 from perfkit.errors import RenderError
 from perfkit.formatting import DASH, MINUS, format_number
 from perfkit.report.charts import chart_widget
+from perfkit.sheets import frame_csv
 
 #: Selector widgets a drill-down may use, by ``kind``.
 SELECTORS: dict[str, Callable[..., widgets.Widget]] = {
@@ -334,7 +335,7 @@ def csv_data_uri(df: Any, *, index: bool = False) -> str:
     Chinese text correctly), base64-encoded; works offline in an exported report."""
     import base64
 
-    body = df.to_csv(index=index).encode("utf-8-sig")
+    body = frame_csv(df, index=index).encode("utf-8-sig")  # no cell a spreadsheet would run
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(body).decode("ascii")
 
 
