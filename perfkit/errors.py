@@ -6,6 +6,7 @@ Every error carries the context a user needs to fix the input: the file, table, 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class PerfkitError(Exception):
@@ -68,18 +69,27 @@ def spec_error(file: str, entry: str, field: str | None, message: str) -> SpecEr
     return err
 
 
-def loc_entry(loc: tuple) -> tuple[str, str | None]:
+def loc_entry(loc: tuple, data: Any = None) -> tuple[str, str | None]:
     """(entry, field) of a pydantic error location in such a file: ``("families", "lost",
     "indicators", 0, "weight")`` → ``("families.lost.indicators[0]", "weight")``; a top-level field
-    is entry ``(top)``."""
+    is entry ``(top)``. With the file's parsed ``data``, a list entry that has an ``id`` is named by
+    it: ``families.lost.indicators[churn_rate]``."""
     parts = [str(p) for p in loc]
     if not parts:
         return "(top)", None
     if len(parts) == 1:
         return "(top)", parts[0]
     entry = parts[0]
-    for p in parts[1:-1]:
+    node = data.get(loc[0]) if isinstance(data, dict) else None
+    for raw in loc[1:-1]:
+        p = str(raw)
+        if isinstance(node, list) and isinstance(raw, int) and 0 <= raw < len(node):
+            node = node[raw]
+            ident = node.get("id") if isinstance(node, dict) else None
+            entry += f"[{ident}]" if isinstance(ident, str | int) else f"[{p}]"
+            continue
         entry += f"[{p}]" if p.isdigit() else f".{p}"
+        node = node.get(raw) if isinstance(node, dict) else None
     return entry, parts[-1]
 
 

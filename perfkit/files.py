@@ -41,6 +41,19 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def yaml_problem(exc: Exception) -> str:
+    """A YAML parser's error in one line: ``line 178, column 4: did not find expected '-'
+    indicator (while parsing a block collection)``."""
+    if isinstance(exc, yaml.MarkedYAMLError):
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        context = f" ({exc.context})" if exc.context else ""
+        return f"{where}{exc.problem or 'syntax error'}{context}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start}: {exc.reason})"
+    return " ".join(str(exc).split())
+
+
 def read_yaml(path: str | os.PathLike, *, required: bool = True,
               expect: str | None = "a mapping at the top level") -> Any:
     """The parsed content of the YAML file ``path`` (an empty file gives ``{}``).
@@ -58,7 +71,7 @@ def read_yaml(path: str | os.PathLike, *, required: bool = True,
     try:
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - safe loader
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"not valid YAML: {exc}", file=str(path)) from None
+        raise SpecError(f"not valid YAML: {yaml_problem(exc)}", file=str(path)) from None
     if data is None:
         data = {}
     if expect is not None and not isinstance(data, dict):

@@ -184,7 +184,7 @@ def model_problems(model: type[M], raw: Any, file: str, *,
     except ValidationError as exc:
         problems = []
         for e in exc.errors():
-            entry, field = loc_entry(tuple(e["loc"]))
+            entry, field = loc_entry(tuple(e["loc"]), raw)
             msg = e["msg"] if e["type"] != "extra_forbidden" else "unknown field"
             msg = (moved or {}).get(tuple(e["loc"]), msg)
             problems.append(spec_error(file, entry, field, msg))

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from perfkit.cli import check, deliver, month, project, reports, run, store
-from perfkit.cli.common import resolve_month_arg
+from perfkit.cli.common import check_params_first, resolve_month_arg
 from perfkit.errors import PerfkitError
 from perfkit.projectfile import load_project
 
@@ -59,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.project is not None:
             os.environ["PERFKIT_PROJECT"] = str(load_project(args.project).root)
+        check_params_first(args)
         resolve_month_arg(args)
         return args.func(args)
     except PerfkitError as exc:

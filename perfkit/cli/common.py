@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from perfkit.data.schema import MONTH_PATTERN
-from perfkit.errors import RequestError
+from perfkit.errors import RequestError, SpecError
 from perfkit.files import atomic_path
 from perfkit.sheets import frame_csv, write_xlsx
 
@@ -135,3 +135,21 @@ def print_counts(db: Path, counts: dict[str, int]) -> None:
     width = max(len(k) for k in counts)
     for name, n in counts.items():
         print(f"  {name:<{width}}  {n:>12,}")
+
+
+def check_params_first(args: argparse.Namespace) -> None:
+    """Validate the parameters folder a command reads before it opens a store or a kernel: the
+    first problem as one :class:`SpecError` line (exit 2), ``perfkit check`` for all of them.
+    Commands that do not read the parameters, or report on them themselves, set
+    ``check_params=False``."""
+    if not hasattr(args, "params") or not getattr(args, "check_params", True):
+        return
+    from perfkit.metrics.catalog import find_params
+    from perfkit.project.check import check
+
+    params = find_params(args.params)
+    problems = check(params)
+    if problems:
+        more = f" (and {len(problems) - 1} more: `perfkit check` lists them)" if len(problems) > 1 \
+            else ""
+        raise SpecError(f"{problems[0]}{more}")

@@ -108,7 +108,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="text encoding of CSV files, e.g. gbk (default utf-8)")
     p.add_argument("--sheet", default=None, help="Excel sheet name (default: the first sheet)")
     add_params(p)
-    p.set_defaults(func=cmd_import)
+    p.set_defaults(func=cmd_import, check_params=False)  # import.yaml is checked by the import
 
     p = sub.add_parser("info", help="row counts and months of a store")
     add_db(p)

@@ -81,7 +81,7 @@ def load_targets(params: str | Path | None = None) -> TargetSpec:
         t = TargetSpec.model_validate(raw.get("targets") or {})
     except ValidationError as exc:
         e = exc.errors()[0]
-        entry, field = loc_entry(("targets", *e["loc"]))
+        entry, field = loc_entry(("targets", *e["loc"]), {"targets": raw.get("targets")})
         raise spec_error(f, entry, field, "unknown field" if e["type"] == "extra_forbidden"
                          else e["msg"]) from None
     ids = [i.id for i in load_catalog(params).indicators]

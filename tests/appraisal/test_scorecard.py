@@ -127,7 +127,7 @@ _DELETE = object()
          r"indicators\[churn_rate\], field params.floor_ratio: Linear.floor_ratio must be > 1 for "
          r"a lower-is-better indicator; got 0.5"),
         (_set("families/daily/indicators/0/weight", -1),
-         r"families.daily.indicators\[0\], field weight: Input should be greater than 0"),
+         r"families.daily.indicators\[service_count\], field weight: Input should be greater than 0"),
         (_set("families/daily/colour", "red"), r"families.daily, field colour: unknown field"),
         (_set("targets/position/实习生", {"leads_new": 3}),
          r"targets.position.实习生: unknown position '实习生'; known: 客户经理, 理财顾问"),
