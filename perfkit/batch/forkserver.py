@@ -91,6 +91,38 @@ def _prctl_deathsig(sig: int) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
 
 
+KERNEL_DIR_PREFIX = "perfkit-kernels-"  # + the fork server's pid + "-" + random
+
+
+def remove_stale_kernel_dirs(tmp: str | None = None) -> list[str]:
+    """Remove the kernel connection folders of fork servers that are gone (killed with SIGKILL,
+    they could not clean up); returns what was removed. A folder of a live server is kept."""
+    import shutil
+
+    removed = []
+    root = tmp or tempfile.gettempdir()
+    with contextlib.suppress(OSError):
+        for name in os.listdir(root):
+            if not name.startswith(KERNEL_DIR_PREFIX):
+                continue
+            pid = name[len(KERNEL_DIR_PREFIX):].split("-", 1)[0]
+            if not pid.isdigit() or _alive(int(pid)):
+                continue
+            shutil.rmtree(os.path.join(root, name), ignore_errors=True)
+            removed.append(name)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
     """Import ``modules`` (those that fail are skipped and returned) and warm what a first chart
     would load (matplotlib's font list, the CJK font). Starts no thread."""
@@ -212,7 +244,8 @@ def serve() -> None:
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")  # debugpy's import-time notice
     failed = preload()
     threads = threading.active_count()
-    conn_dir = tempfile.mkdtemp(prefix="perfkit-kernels-")
+    remove_stale_kernel_dirs()
+    conn_dir = tempfile.mkdtemp(prefix=f"{KERNEL_DIR_PREFIX}{os.getpid()}-")
     out = os.fdopen(ctl_out, "w", buffering=1, encoding="utf-8")
     inp = os.fdopen(ctl_in, "r", encoding="utf-8")
     spare: _Kernel | None = None
