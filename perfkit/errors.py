@@ -133,3 +133,9 @@ class DeliveryError(PerfkitError):
     """Sending the month's reports failed for at least one recipient."""
 
     exit_code = 7
+
+
+class OutputError(PerfkitError):
+    """A file or folder perfkit must write cannot be written (permissions, a full disk)."""
+
+    exit_code = 8

@@ -88,3 +88,19 @@ def read_month_record(path: str | os.PathLike, month: str, fmt: int) -> dict[str
         raise ValueError(f"format {data.get('format') if isinstance(data, dict) else '?'}, "
                          f"month {data.get('month') if isinstance(data, dict) else '?'}")
     return data
+
+
+def ensure_writable(folder: str | os.PathLike) -> Path:
+    """Create ``folder`` if needed and prove a file can be written in it, before any work is done;
+    :class:`~perfkit.errors.OutputError` naming the folder otherwise."""
+    from perfkit.errors import OutputError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".perfkit-write-test-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"cannot write here: {exc.strerror or exc}", file=str(folder)) from None
+    return folder

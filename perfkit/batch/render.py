@@ -14,7 +14,7 @@ from pathlib import Path
 from perfkit.batch.execute import ExecOptions, execute_job
 from perfkit.batch.runner import plan_jobs, run_paths
 from perfkit.errors import RenderError, RequestError
-from perfkit.files import atomic_path
+from perfkit.files import atomic_path, ensure_writable
 from perfkit.metrics.catalog import find_params
 from perfkit.metrics.entities import COMPANY_ID
 
@@ -41,6 +41,7 @@ def render(
     """
     if role != "company" and not entity:
         raise RequestError(f"role {role} needs --entity (a {role} id)")
+    ensure_writable(Path(out).resolve().parent)  # before the notebook runs, not after
     params_dir = find_params(params)
     paths = run_paths(params_dir, db=db, notebooks=notebooks_dir)
     jobs, shared = plan_jobs(month, roles=[role], db=paths["db"], params=params_dir,

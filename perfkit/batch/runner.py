@@ -26,7 +26,8 @@ from perfkit.batch.plan import Job, entities, job_parameters, output_paths, sele
 from perfkit.batch.progress import Progress, fmt_seconds
 from perfkit.data.store import store_fingerprint
 from perfkit.digest import parameter_files, perfkit_fingerprint, sha256_file
-from perfkit.errors import RenderError, RequestError
+from perfkit.errors import OutputError, RenderError, RequestError
+from perfkit.files import ensure_writable
 from perfkit.metrics.catalog import find_params
 
 log = logging.getLogger("perfkit.batch")
@@ -304,7 +305,7 @@ def run(
     engine = engine or cfg.engine
     if engine not in ENGINES:
         raise RequestError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
-    month_dir = (Path(out) / month).resolve()
+    month_dir = ensure_writable((Path(out) / month).resolve())  # before a worker starts
     opts = ExecOptions(out_dir=str(month_dir), exporter=exporter, assets=assets,
                        retries=cfg.retries, start_timeout=cfg.start_timeout,
                        cell_timeout=cfg.cell_timeout, engine=engine,
@@ -346,7 +347,10 @@ def run(
             rec.update(result)
             manifest.jobs[job.key] = rec
             if time.monotonic() - saved[0] >= MANIFEST_SAVE_SECONDS:  # O(jobs) each: not per job
-                manifest.save()
+                try:
+                    manifest.save()
+                except OSError as exc:  # a full disk: the run goes on, the final save retries
+                    log.error("could not write %s: %s", manifest.path, exc.strerror or exc)
                 saved[0] = time.monotonic()
             counts[rec["status"]] = counts.get(rec["status"], 0) + 1
             if rec["status"] == "failed":
@@ -363,11 +367,18 @@ def run(
             log.warning("interrupted: workers and kernels stopped; finished jobs are in %s",
                         manifest.path)
         finally:
-            manifest.save()  # every result, also when interrupted
             bar.close()
+            try:
+                manifest.save()  # every result, also when interrupted
+            except OSError as exc:
+                log.error("could not write %s: %s", manifest.path, exc.strerror or exc)
             _clean_temps(month_dir)
         scores = load_scores(db, month, params) if not interrupted else {}
-        index, _ = write_outputs(month_dir, month, manifest.jobs, scores)
+        try:
+            index, _ = write_outputs(month_dir, month, manifest.jobs, scores)
+        except OSError as exc:
+            raise OutputError(f"the reports are rendered, but the index could not be written: "
+                              f"{exc.strerror or exc}", file=str(month_dir)) from None
     summary = RunSummary(month, month_dir, counts["ok"], counts["failed"], skipped,
                          time.perf_counter() - t0, tuple(failed), errors, interrupted)
     log.debug("%s; index: %s", summary.line(), index)

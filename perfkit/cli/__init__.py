@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 
 from perfkit.cli import check, deliver, month, project, reports, run, store
-from perfkit.cli.common import check_params_first, resolve_month_arg
-from perfkit.errors import PerfkitError
+from perfkit.cli.common import check_output_first, check_params_first, resolve_month_arg
+from perfkit.errors import OutputError, PerfkitError
 from perfkit.projectfile import load_project
 
 #: The command groups, in the order ``perfkit --help`` lists them.
@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings and errors only")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full traceback of an unexpected error")
     parser.add_argument("--project", type=Path, default=None, metavar="DIR",
                         help="the perfkit project to work in (default: the nearest folder holding "
                         "perfkit.yaml, from the current folder up; $PERFKIT_PROJECT)")
@@ -60,11 +62,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.project is not None:
             os.environ["PERFKIT_PROJECT"] = str(load_project(args.project).root)
         check_params_first(args)
+        check_output_first(args)
         resolve_month_arg(args)
         return args.func(args)
     except PerfkitError as exc:
         print(f"perfkit: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a write that failed: the path and the reason, in one line
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"perfkit: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return OutputError.exit_code
+    except Exception as exc:  # noqa: BLE001 - one line; --debug shows the traceback
+        if args.debug:
+            raise
+        print(f"perfkit: error: internal error {exc.__class__.__name__}: "
+              f"{' '.join(str(exc).split())[:300]} (run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("perfkit: interrupted", file=sys.stderr)
         return 130

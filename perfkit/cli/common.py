@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from perfkit.data.schema import MONTH_PATTERN
 from perfkit.errors import RequestError, SpecError
-from perfkit.files import atomic_path
+from perfkit.files import atomic_path, ensure_writable
 from perfkit.sheets import frame_csv, write_xlsx
 
 if TYPE_CHECKING:
@@ -104,6 +104,8 @@ def write_frames(frames: dict[str, pd.DataFrame], fmt: str, out: Path | None) ->
     can hold a live formula (:mod:`perfkit.sheets`)."""
     import pandas as pd
 
+    if out is not None:
+        ensure_writable(Path(out).resolve().parent)
     if fmt == "xlsx":
         if out is None:
             raise RequestError("--format xlsx needs --out FILE.xlsx")
@@ -153,3 +155,13 @@ def check_params_first(args: argparse.Namespace) -> None:
         more = f" (and {len(problems) - 1} more: `perfkit check` lists them)" if len(problems) > 1 \
             else ""
         raise SpecError(f"{problems[0]}{more}")
+
+
+def check_output_first(args: argparse.Namespace) -> None:
+    """Prove ``--out`` writable before the command computes anything: the file's folder, or the
+    folder itself for a command that sets ``out_kind="folder"`` (run, deliver)."""
+    out = getattr(args, "out", None)
+    if out is None:
+        return
+    folder = Path(out) if getattr(args, "out_kind", "file") == "folder" else Path(out).resolve().parent
+    ensure_writable(folder)

@@ -49,4 +49,4 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="deliver a month that is not published (every message says so)")
     p.add_argument("--progress", choices=("bar", "log", "off"), default=None,
                    help="progress display (default: a bar on a terminal, log lines under CI)")
-    p.set_defaults(func=cmd_deliver, month_default="latest")
+    p.set_defaults(func=cmd_deliver, month_default="latest", out_kind="folder")

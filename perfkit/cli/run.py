@@ -102,7 +102,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--snapshot", action=argparse.BooleanOptionalAction, default=None,
                    help="compute the month's data once and give every report its slice (default: "
                    "when two or more reports run); --no-snapshot: each notebook computes its own")
-    p.set_defaults(func=cmd_run, month_default="latest", store_for=run_store)
+    p.set_defaults(func=cmd_run, month_default="latest", store_for=run_store, out_kind="folder")
 
     p = sub.add_parser(
         "render", help="render one report (execute the role notebook, export one HTML file)",
