@@ -258,7 +258,7 @@ def run_paths(params: Path, *, db: Path | None = None, out: Path | None = None,
             else project_path(kind) for key, (arg, configured, kind) in given.items()}
 
 
-def run(
+def _run(
     month: str | None,
     *,
     roles: Sequence[str] = ROLES,
@@ -276,22 +276,7 @@ def run(
     snapshot: bool | None = None,
     engine: str | None = None,
 ) -> RunSummary:
-    """Render every report of ``month`` (None or ``latest``: the store's latest complete month;
-    ``previous``) for ``roles`` into ``out/<month>/``; ``out``, ``db``, ``params`` and
-    ``notebooks_dir`` default to run.yaml's, else the project's (:func:`run_paths`). Jobs that are up to date (same fingerprint, output present) are skipped unless
-    ``force``. ``only`` restricts to entity ids (``company`` for the company report). ``scheduler``:
-    None = local process pool of ``workers`` (default: cores), ``tcp://…`` or a Dask ``Client`` =
-    that cluster. ``exporter``: None = :func:`perfkit.report.export.export`, a registered name (``plain``)
-    or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto). ``snapshot``: compute
-    the month's data once (:mod:`perfkit.month.build`, reused while its fingerprint holds) and give
-    every job its slice (jobs whose notebook declares a ``snapshot`` parameter); None = when two or
-    more jobs run, False = every notebook computes its own. ``engine``: ``perfkit`` (a kernel forked
-    from a warm fork server per notebook) or ``fresh`` (a kernel started from scratch per notebook);
-    None = run.yaml's (default ``perfkit``).
-
-    Failed jobs do not raise: see :attr:`RunSummary.failed`. Ctrl-C stops the workers and their
-    kernels, keeps the manifest of what finished, and re-raises KeyboardInterrupt.
-    """
+    """:func:`run`, the store already held for reading."""
     from perfkit.data.store import resolve_month
 
     t0 = time.perf_counter()
@@ -385,3 +370,33 @@ def run(
     if interrupted:
         raise KeyboardInterrupt
     return summary
+
+
+def run(month: str | None = None, *, db: Path | None = None, params: Path | None = None,
+        out: Path | None = None, notebooks_dir: Path | None = None, **kwargs: Any) -> RunSummary:
+    """Render every report of ``month`` (None or ``latest``: the store's latest complete month;
+    ``previous``) for ``roles`` into ``out/<month>/``; ``out``, ``db``, ``params`` and
+    ``notebooks_dir`` default to run.yaml's, else the project's (:func:`run_paths`). Jobs that are up to date (same fingerprint, output present) are skipped unless
+    ``force``. ``only`` restricts to entity ids (``company`` for the company report). ``scheduler``:
+    None = local process pool of ``workers`` (default: cores), ``tcp://…`` or a Dask ``Client`` =
+    that cluster. ``exporter``: None = :func:`perfkit.report.export.export`, a registered name (``plain``)
+    or a callable. ``progress``: ``bar`` / ``log`` / ``off`` / None (auto). ``snapshot``: compute
+    the month's data once (:mod:`perfkit.month.build`, reused while its fingerprint holds) and give
+    every job its slice (jobs whose notebook declares a ``snapshot`` parameter); None = when two or
+    more jobs run, False = every notebook computes its own. ``engine``: ``perfkit`` (a kernel forked
+    from a warm fork server per notebook) or ``fresh`` (a kernel started from scratch per notebook);
+    None = run.yaml's (default ``perfkit``).
+
+    Failed jobs do not raise: see :attr:`RunSummary.failed`. Ctrl-C stops the workers and their
+    kernels, keeps the manifest of what finished, and re-raises KeyboardInterrupt.
+    """
+    from perfkit.data.lock import locked_store
+    from perfkit.data.store import resolve_month
+
+    params = find_params(params)
+    paths = run_paths(params, db=db, out=out, notebooks=notebooks_dir)
+    month = resolve_month(paths["db"], month)
+    # one state of the store for every report: no import, publish or demo while this runs
+    with locked_store(paths["db"], f"perfkit run {month}", write=False):
+        return _run(month, db=paths["db"], params=params, out=paths["out"],
+                    notebooks_dir=paths["notebooks"], **kwargs)

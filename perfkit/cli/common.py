@@ -85,6 +85,13 @@ def add_db(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_wait(p: argparse.ArgumentParser) -> None:
+    """``--wait``: a command that writes the store waits for a running batch instead of stopping."""
+    p.add_argument("--wait", action="store_true",
+                   help="wait while a perfkit run reads the store (default: stop with a message "
+                   "naming it)")
+
+
 def add_params(p: argparse.ArgumentParser) -> None:
     """``--params DIR`` (default: the project's parameters folder)."""
     p.add_argument("--params", type=Path, default=None,

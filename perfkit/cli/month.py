@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from perfkit.cli.common import MONTH_HELP, add_db, add_params, month
+from perfkit.cli.common import MONTH_HELP, add_db, add_params, add_wait, month
 from perfkit.errors import SpecError
 
 
@@ -37,7 +37,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         raise SpecError("perfkit publish: --reason goes with --revise (the first publication "
                         "needs no reason)")
     pub = publish(args.db, args.month, args.params, by=args.by, revise=args.revise,
-                  reason=args.reason)
+                  reason=args.reason, wait=args.wait)
     print(f"published {pub.month} v{pub.version} ({pub.published_at:%Y-%m-%d %H:%M} by "
           f"{pub.published_by}): {pub.frames} frames, {pub.changes} changed figures")
     return 0
@@ -75,4 +75,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", default=None, help="why the revision changes the figures")
     p.add_argument("--list", action="store_true",
                    help="list the published versions (of --month, or of every month)")
+    add_wait(p)
     p.set_defaults(func=cmd_publish)

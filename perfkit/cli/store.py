@@ -8,7 +8,7 @@ import logging
 import time
 from pathlib import Path
 
-from perfkit.cli.common import add_db, add_params, non_negative, plain_month, print_counts
+from perfkit.cli.common import add_db, add_params, add_wait, non_negative, plain_month, print_counts
 
 log = logging.getLogger("perfkit")
 
@@ -20,7 +20,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     db = args.db or default_db()
     t0 = time.perf_counter()
     counts = generate(db, branches=args.branches, employees=args.employees, clients=args.clients,
-                      months=args.months, end_month=args.end_month, seed=args.seed)
+                      months=args.months, end_month=args.end_month, seed=args.seed, wait=args.wait)
     log.info("wrote demo store %s in %.1fs", db, time.perf_counter() - t0)
     print_counts(db, counts)
     return 0
@@ -34,7 +34,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     params = find_params(args.params) if args.mapping else None
     counts = import_paths(args.db or default_db(), args.files, table=args.table,
                           mapping=args.mapping, encoding=args.encoding, params_dir=params,
-                          sheet=args.sheet)
+                          sheet=args.sheet, wait=args.wait)
     for name, n in counts.items():
         print(f"{name}: {n} rows imported")
     return 0
@@ -58,7 +58,7 @@ def cmd_upgrade_store(args: argparse.Namespace) -> int:
     from perfkit.data.migrate import upgrade_store
     from perfkit.data.store import default_db
 
-    print(upgrade_store(args.db or default_db(), backup=not args.no_backup).line())
+    print(upgrade_store(args.db or default_db(), backup=not args.no_backup, wait=args.wait).line())
     return 0
 
 
@@ -89,6 +89,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end-month", type=plain_month, default="2026-10",
                    help="last month YYYY-MM (default 2026-10)")
     p.add_argument("--seed", type=int, default=20261031, help="random seed (default 20261031)")
+    add_wait(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser(
@@ -108,6 +109,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="text encoding of CSV files, e.g. gbk (default utf-8)")
     p.add_argument("--sheet", default=None, help="Excel sheet name (default: the first sheet)")
     add_params(p)
+    add_wait(p)
     p.set_defaults(func=cmd_import, check_params=False)  # import.yaml is checked by the import
 
     p = sub.add_parser("info", help="row counts and months of a store")
@@ -121,6 +123,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "transaction, so a failure leaves the store as it was.")
     add_db(p)
     p.add_argument("--no-backup", action="store_true", help="do not keep a backup copy")
+    add_wait(p)
     p.set_defaults(func=cmd_upgrade_store)
 
     p = sub.add_parser("schema", help="print the table reference (Markdown)")

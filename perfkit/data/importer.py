@@ -39,6 +39,7 @@ from perfkit.data.checks import (
     quote,
     raise_first,
 )
+from perfkit.data.lock import writes_store
 from perfkit.data.mapping import SourceMapping, TableMapping, get_mapping
 from perfkit.data.readers import ROW_COLUMN, RawFile, ReadOptions, known_extensions, read_file
 from perfkit.data.schema import LOAD_ORDER, Table
@@ -250,6 +251,7 @@ def import_file(
 # --------------------------------------------------------------------------- the API
 
 
+@writes_store("perfkit import", "db")
 def import_paths(
     db: str | os.PathLike | duckdb.DuckDBPyConnection,
     files: Sequence[Path],

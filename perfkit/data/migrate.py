@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from perfkit.data.lock import writes_store
 from perfkit.data.schema import SCHEMA_VERSION
 from perfkit.data.store import META_TABLE
 from perfkit.errors import SchemaVersionError, StoreError
@@ -56,6 +57,7 @@ def _version(con: duckdb.DuckDBPyConnection, where: str) -> int:
         raise SchemaVersionError(f"unreadable schema version {row!r}", file=where) from None
 
 
+@writes_store("perfkit upgrade-store", "path")
 def upgrade_store(path: str | os.PathLike, *, backup: bool = True) -> Upgrade:
     """Migrate the store at ``path`` to :data:`~perfkit.data.schema.SCHEMA_VERSION`.
 

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from perfkit.data.lock import writes_store
 from perfkit.data.store import StoreLike, connect, default_db, open_store, store_fingerprint
 from perfkit.digest import perfkit_fingerprint
 from perfkit.errors import RequestError, SpecError
@@ -242,6 +243,7 @@ def _write(con: Any, pub: Publication, folder: Path, frames: dict[str, Any],
             con.unregister("_perfkit_changes")
 
 
+@writes_store("perfkit publish {month}", "store")
 def publish(
     store: StoreLike | None,
     month: str,

@@ -58,6 +58,7 @@ from perfkit.data.demo.staff import (
     _reviews,
     _staff,
 )
+from perfkit.data.lock import writes_store
 from perfkit.data.schema import RISK_LEVELS, TABLE_BY_NAME, Table
 from perfkit.data.store import create_store
 from perfkit.errors import RequestError
@@ -165,6 +166,7 @@ def _tables(cal: _Calendar, branches: int, employees: int, clients: int, seed: i
     yield "incidents", _incidents(streams[10], staff, cal, emp_ids)
 
 
+@writes_store("perfkit demo", "db")
 def generate(
     db: str | os.PathLike,
     *,
