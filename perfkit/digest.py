@@ -19,7 +19,7 @@ PARAMETER_SUFFIXES = (".yaml", ".yml", ".sql", ".csv", ".json")
 NOT_REPORT_INPUTS = ("run.yaml", "import.yaml", "delivery.yaml")
 #: Subpackages whose code does not shape a report's content (how reports are run, sent, checked
 #: and asked for): left out of :func:`perfkit_fingerprint`, so editing them re-renders nothing.
-NOT_REPORT_CODE = ("batch", "cli", "project")
+NOT_REPORT_CODE = ("batch", "cli", "project", "delivery")
 
 PACKAGE = Path(__file__).resolve().parent
 

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"^[+-]?(\d[\d,]*)?(\.\d+)?([eE][+-]?\d+)?%?$")
+_NUMBER = re.compile(r"^[+-]?(\d[\d,]*(\.\d+)?|\.\d+)([eE][+-]?\d+)?%?$")
 
 
 def looks_like_formula(text: Any) -> bool:

@@ -248,10 +248,12 @@ def run_paths(params: Path, *, db: Path | None = None, out: Path | None = None,
     """The batch's store, output and notebooks folders: the arguments when given, else run.yaml's
     ``db`` / ``out`` / ``notebooks`` (relative to the project folder, the parent of ``params``),
     else the project's (:mod:`perfkit.projectfile`)."""
-    from perfkit.projectfile import project_path
+    from perfkit.projectfile import find_project, project_path
 
     cfg = load_run_config(params)
-    base = Path(params).resolve().parent
+    project = find_project()
+    base = project.root if project is not None and project.parameters == Path(params).resolve() \
+        else Path(params).resolve().parent
     given = {"db": (db, cfg.db, "store"), "out": (out, cfg.out, "output"),
              "notebooks": (notebooks, cfg.notebooks, "notebooks")}
     return {key: Path(arg) if arg is not None else base / configured if configured is not None
@@ -395,8 +397,8 @@ def run(month: str | None = None, *, db: Path | None = None, params: Path | None
 
     params = find_params(params)
     paths = run_paths(params, db=db, out=out, notebooks=notebooks_dir)
-    month = resolve_month(paths["db"], month)
     # one state of the store for every report: no import, publish or demo while this runs
-    with locked_store(paths["db"], f"perfkit run {month}", write=False):
+    with locked_store(paths["db"], f"perfkit run {month or 'latest'}", write=False):
+        month = resolve_month(paths["db"], month)
         return _run(month, db=paths["db"], params=params, out=paths["out"],
                     notebooks_dir=paths["notebooks"], **kwargs)

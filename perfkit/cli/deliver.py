@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from perfkit.cli.common import MONTH_HELP, add_db, add_params, month
+from perfkit.cli.run import run_store
 
 
 def cmd_deliver(args: argparse.Namespace) -> int:
@@ -49,4 +50,4 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="deliver a month that is not published (every message says so)")
     p.add_argument("--progress", choices=("bar", "log", "off"), default=None,
                    help="progress display (default: a bar on a terminal, log lines under CI)")
-    p.set_defaults(func=cmd_deliver, month_default="latest", out_kind="folder")
+    p.set_defaults(func=cmd_deliver, month_default="latest", out_kind="folder", store_for=run_store)

@@ -119,4 +119,4 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                    help="folder of the role notebooks (default: the project's notebooks/)")
     p.add_argument("--assets", choices=("inline", "shared"), default="inline",
                    help="inline: one self-contained file; shared: widget bundle in assets/ beside it")
-    p.set_defaults(func=cmd_render)
+    p.set_defaults(func=cmd_render, store_for=run_store)

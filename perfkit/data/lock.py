@@ -56,19 +56,25 @@ def _describe(store: str | os.PathLike) -> str:
 def _lock(store: str | os.PathLike, what: str, mode: int, wait: bool) -> Iterator[None]:
     lock_file, folder = _paths(store)
     lock_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    except PermissionError:
+        if mode != fcntl.LOCK_SH or not lock_file.exists():
+            raise
+        fd = os.open(lock_file, os.O_RDONLY)  # a store in a folder this user may only read
     me = folder / f"{os.getpid()}.json"
     try:
         try:
             fcntl.flock(fd, mode | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             verb = "read" if mode == fcntl.LOCK_SH else "write"
-            raise StoreError(f"cannot {verb} the store now: it is in use by {_describe(store)}; "
+            raise StoreError(f"cannot {verb} it now: it is in use by {_describe(store)}; "
                              "wait for it to finish, or pass --wait", file=str(store)) from None
-        folder.mkdir(exist_ok=True)
-        me.write_text(json.dumps({"pid": os.getpid(), "what": what,
-                                  "since": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")},
-                                 ensure_ascii=False), encoding="utf-8")
+        with contextlib.suppress(OSError):  # who holds it: for the others' messages only
+            folder.mkdir(exist_ok=True)
+            me.write_text(json.dumps({"pid": os.getpid(), "what": what,
+                                      "since": dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")},
+                                     ensure_ascii=False), encoding="utf-8")
         yield
     finally:
         with contextlib.suppress(OSError):

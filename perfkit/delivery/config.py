@@ -97,5 +97,5 @@ def load_delivery(params: str | os.PathLike | None = None) -> DeliverySpec:
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
-        raise SpecError(f"{first['msg']} (got {first.get('input')!r})", file=str(path),
-                        field=field) from None
+        shown = "" if first["loc"][:1] == ("smtp",) else f" (got {first.get('input')!r})"
+        raise SpecError(f"{first['msg']}{shown}", file=str(path), field=field) from None

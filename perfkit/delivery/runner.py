@@ -11,6 +11,7 @@ names). Each step is in the delivery record (:mod:`perfkit.delivery.record`) bef
 from __future__ import annotations
 
 import logging
+import smtplib
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 from typing import Any
 
+from perfkit.batch.config import load_run_config
 from perfkit.batch.execute import now
-from perfkit.batch.index import write_outputs
+from perfkit.batch.index import load_scores, write_outputs
 from perfkit.batch.manifest import Manifest
 from perfkit.batch.progress import Progress, fmt_seconds
 from perfkit.batch.runner import run, run_paths
@@ -183,13 +185,30 @@ def build_email(msg: Message, files: list[tuple[Attachment, bytes | None, str | 
 
 
 def deliver(month: str, *, out: Path | None = None, db: Path | None = None,
-            params: Path | None = None, dry_run: bool = False, only: Iterable[str] | None = None,
-            resend: bool = False, unpublished: bool = False, progress: str | None = None,
-            echo: Callable[[str], None] = print, sleep: Callable[[float], None] = time.sleep,
-            ) -> DeliverySummary:
+            params: Path | None = None, dry_run: bool = False, **kwargs: Any) -> DeliverySummary:
     """Send the reports of ``month`` (see the module doc); failures do not raise: see the
-    summary's counts and exit code. Raises :class:`RequestError` when the month was not rendered,
-    rendering it again failed, or it is not published (without ``unpublished``)."""
+    summary's counts and exit code. Two deliveries of one month never run at once: the second is
+    refused naming the first (its pid and since when). Raises :class:`RequestError` when the month
+    was not rendered, rendering it again failed, or it is not published (without
+    ``unpublished``). Keywords: ``only``, ``resend``, ``unpublished``, ``progress``, ``echo``
+    (dry-run lines), ``sleep`` (waits between retries and for the rate limit)."""
+    from perfkit.data.lock import writing
+    from perfkit.delivery.record import DELIVERY
+
+    if dry_run:
+        return _deliver_held(month, out=out, db=db, params=params, dry_run=True, **kwargs)
+    paths = run_paths(find_params(params), db=db, out=out)
+    with writing((paths["out"] / month).resolve() / DELIVERY, f"perfkit deliver {month}"):
+        return _deliver_held(month, out=out, db=db, params=params, **kwargs)
+
+
+def _deliver_held(month: str, *, out: Path | None = None, db: Path | None = None,
+                  params: Path | None = None, dry_run: bool = False,
+                  only: Iterable[str] | None = None, resend: bool = False,
+                  unpublished: bool = False, progress: str | None = None,
+                  echo: Callable[[str], None] = print,
+                  sleep: Callable[[float], None] = time.sleep) -> DeliverySummary:
+    """The delivery itself (:func:`deliver`)."""
     t0 = time.perf_counter()
     params = find_params(params)
     spec = load_delivery(params)
@@ -199,19 +218,25 @@ def deliver(month: str, *, out: Path | None = None, db: Path | None = None,
     if not manifest.jobs:
         raise RequestError(f"no reports of {month} in {month_dir}: run `perfkit run --month "
                            f"{month}` first")
+    cfg = load_run_config(params)
+    if cfg.assets == "shared":
+        raise RequestError("run.yaml renders with assets: shared, whose reports need the month's "
+                           "assets/ folder beside them: an e-mailed file would not open offline; "
+                           "render with assets: inline to deliver")
     with connect(db) as con:
         current = store_fingerprint(con, month)
-    if manifest.meta.get("store_fingerprint") != current:
-        if dry_run:
+    if dry_run:
+        if manifest.meta.get("store_fingerprint") != current:
             echo(f"(the reports are older than the store: deliver renders {month} again first)")
-        else:
-            log.warning("the reports in %s are older than the store (changed or published since "
-                        "they were rendered): rendering them again before delivering", month_dir)
-            rerun = run(month, db=db, out=paths["out"], params=params, progress=progress)
-            if rerun.failed:
-                raise RequestError(f"rendering {month} again failed for {rerun.failed} report(s) "
-                                   f"({rerun.failure_line()}); nothing was sent")
-            manifest = Manifest.load(month_dir, month)
+    else:  # bring every report up to date first (a job whose inputs did not change is skipped)
+        rerun = run(month, roles=cfg.roles, db=db, out=paths["out"], params=params,
+                    progress=progress, assets="inline")
+        if rerun.failed:
+            raise RequestError(f"rendering {month} again failed for {rerun.failed} report(s) "
+                               f"({rerun.failure_line()}); nothing was sent")
+        manifest = Manifest.load(month_dir, month)
+        with connect(db) as con:
+            current = store_fingerprint(con, month)
     pub = latest(db, month)
     if pub is None and not unpublished:
         raise RequestError(f"{month} is not published: `perfkit publish --month {month}` first, "
@@ -251,7 +276,7 @@ def deliver(month: str, *, out: Path | None = None, db: Path | None = None,
     finally:
         mailer.close()
         bar.close()
-        write_outputs(month_dir, month, manifest.jobs)  # index.html: who was sent what
+        write_outputs(month_dir, month, manifest.jobs, load_scores(db, month, params))  # + who got what
     return DeliverySummary(month, counts[SENT], len(work) - len(todo), counts[FAILED],
                            counts[REFUSED], counts[UNCERTAIN], time.perf_counter() - t0)
 
@@ -300,7 +325,12 @@ def _send_one(m: Message, atts: list[Attachment], spec: DeliverySpec, month: str
                      else FAILED, error=problem)
         log.error("%s: not sent: %s", m.recipient_id, problem)
         return record.add(entry)
-    email = build_email(m, files, spec, month, pub, fingerprint, unpublished=unpublished)
+    try:
+        email = build_email(m, files, spec, month, pub, fingerprint, unpublished=unpublished)
+    except (ValueError, UnicodeError) as exc:  # a name or address no header can carry
+        entry.update(status=FAILED, error=f"cannot build the message: {exc}")
+        log.error("%s: not sent: %s", m.recipient_id, entry["error"])
+        return record.add(entry)
     entry["message_id"] = email["Message-ID"]
     record.add(entry)
 
@@ -329,6 +359,11 @@ def _send_one(m: Message, atts: list[Attachment], spec: DeliverySpec, month: str
             break
         except Uncertain as exc:
             entry.update(status=UNCERTAIN, error=str(exc))
+            break
+        except (ValueError, UnicodeError, smtplib.SMTPException) as exc:  # e.g. a non-ASCII address
+            entry.update(status=FAILED if entry["status"] != TRANSMITTING else UNCERTAIN,
+                         error=f"{exc.__class__.__name__}: {exc}")
+            mailer.close()
             break
     if entry["status"] != SENT:
         log.error("%s <%s>: %s: %s", m.recipient_id, m.email, entry["status"], entry["error"])

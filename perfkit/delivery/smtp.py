@@ -21,6 +21,7 @@ from email.message import EmailMessage
 
 from perfkit.delivery.config import Smtp
 
+LOOPBACK = ("localhost", "127.0.0.1", "::1")  # a password may go unencrypted only here
 TEMPORARY_ERRORS = (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, ConnectionError,
                     socket.timeout, TimeoutError, OSError)
 
@@ -70,21 +71,28 @@ class Mailer:
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
+        if s.user and s.security == "none" and s.host not in LOOPBACK:
+            raise PermanentFailure(f"refusing to send the password for {s.user} to {s.host} "
+                                   "unencrypted: set smtp.security to starttls or ssl")
         if s.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
                                                   context=ssl.create_default_context())
         else:
             smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
-        smtp.ehlo()
-        if s.security == "starttls":
-            smtp.starttls(context=ssl.create_default_context())
+        try:
             smtp.ehlo()
-        if s.user:
-            try:
+            if s.security == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
+                smtp.ehlo()
+            if s.user:
                 smtp.login(s.user, s.password() or "")
-            except smtplib.SMTPAuthenticationError as exc:
-                raise PermanentFailure(f"login as {s.user}: {_reply(exc.smtp_code, exc.smtp_error)}"
-                                       ) from None
+        except smtplib.SMTPAuthenticationError as exc:
+            smtp.close()
+            raise PermanentFailure(f"login as {s.user}: {_reply(exc.smtp_code, exc.smtp_error)}"
+                                   ) from None
+        except BaseException:
+            smtp.close()  # no half-open connection left behind
+            raise
         return smtp
 
     def close(self) -> None:

@@ -8,8 +8,9 @@ import os
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from perfkit.projectfile import Project, project_path, require_project
+from perfkit.projectfile import Project, require_project
 
 
 def lab_command(project: Project, extra: Sequence[str] = ()) -> tuple[list[str], dict[str, str]]:
@@ -17,8 +18,9 @@ def lab_command(project: Project, extra: Sequence[str] = ()) -> tuple[list[str],
     argv = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={project.notebooks}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         argv.append("--allow-root")
-    env = {**os.environ, "PERFKIT_DB": str(project_path("store")),
-           "PERFKIT_PROJECT": str(project.root)}
+    store = Path(os.environ["PERFKIT_DB"]).resolve() if os.environ.get("PERFKIT_DB") \
+        else project.store  # absolute: the kernels run in notebooks/
+    env = {**os.environ, "PERFKIT_DB": str(store), "PERFKIT_PROJECT": str(project.root)}
     return [*argv, *extra], env
 
 

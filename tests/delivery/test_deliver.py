@@ -226,7 +226,7 @@ def test_dry_run_prints_and_sends_nothing(month, inbox, capsys):
     assert any(HQ in line and "company.html" in line for line in lines)
 
 
-def test_scope_is_checked_again_at_sending_time(month, inbox):
+def test_scope_is_checked_again_at_sending_time(month, inbox, monkeypatch):
     manifest = month["dir"] / "manifest.json"
     data = json.loads(manifest.read_text(encoding="utf-8"))
     people = _people(month["db"])
@@ -242,8 +242,18 @@ def test_scope_is_checked_again_at_sending_time(month, inbox):
     assert "scope" in refused[0]["error"] and b1 in refused[0]["error"]
     got = inbox.by_recipient()
     assert people[outsider][3] not in got  # not even his own report: the whole message is refused
-    # a report changed on disk after the batch is refused too
-    (month["dir"] / "company.html").write_text("tampered", encoding="utf-8")
+    # a report changed on disk after the batch wrote it (here: just after deliver brought the
+    # month up to date) is refused too
+    import perfkit.delivery.runner as runner
+
+    real_run = runner.run
+
+    def run_then_tamper(*args, **kwargs):
+        summary = real_run(*args, **kwargs)
+        (month["dir"] / "company.html").write_text("tampered", encoding="utf-8")
+        return summary
+
+    monkeypatch.setattr(runner, "run", run_then_tamper)
     assert _go(month, only=["company"], resend=True).refused == 1
 
 
@@ -372,3 +382,25 @@ def test_the_password_is_never_written(month, inbox, monkeypatch, caplog):
     (month["params"] / "delivery.yaml").write_text(yaml.safe_dump(spec), encoding="utf-8")
     with pytest.raises(SpecError, match="PERFKIT_SMTP_PASSWORD"):
         _go(month)
+
+
+def test_two_deliveries_of_a_month_never_run_at_once(month, inbox):
+    from perfkit.data.lock import writing
+    from perfkit.errors import StoreError
+
+    with writing(month["dir"] / DELIVERY, "perfkit deliver 2026-10"), \
+            pytest.raises(StoreError, match="in use by perfkit deliver 2026-10"):
+        _go(month)
+    assert inbox.messages == []
+
+
+def test_a_password_never_goes_to_a_remote_server_unencrypted(monkeypatch):
+    from email.message import EmailMessage
+
+    from perfkit.delivery.config import Smtp
+    from perfkit.delivery.smtp import Mailer, PermanentFailure
+
+    monkeypatch.setenv("PERFKIT_SMTP_PASSWORD", "s3cret-pw")
+    mailer = Mailer(Smtp(host="mail.example.com", security="none", user="perfkit"))
+    with pytest.raises(PermanentFailure, match="unencrypted"):
+        mailer.send(EmailMessage(), "perfkit@example.com", "a@example.com", lambda: None)
