@@ -44,6 +44,16 @@ def render(
     ensure_writable(Path(out).resolve().parent)  # before the notebook runs, not after
     params_dir = find_params(params)
     paths = run_paths(params_dir, db=db, notebooks=notebooks_dir)
+    from perfkit.data.lock import locked_store
+
+    with locked_store(paths["db"], f"perfkit render {month} {role} {entity or ''}".strip(),
+                      write=False):  # one state of the store, as for perfkit run
+        return _render_job(month, role, Path(out), entity, paths, params_dir, assets)
+
+
+def _render_job(month: str, role: str, out: Path, entity: str | None, paths: dict[str, Path],
+                params_dir: Path, assets: str) -> Path:
+    """Plan, execute and export the one job of :func:`render` (the store held for reading)."""
     jobs, shared = plan_jobs(month, roles=[role], db=paths["db"], params=params_dir,
                              notebooks_dir=paths["notebooks"])
     key = f"{role}/{entity or COMPANY_ID}"

@@ -87,3 +87,10 @@ def test_a_killed_holder_releases_the_store(store, tmp_path):
     proc.wait(timeout=10)
     with writing(store, "perfkit import"):  # the kernel released the flock with the process
         assert [h["what"] for h in holders(store)] == ["perfkit import"]
+
+
+def test_render_reads_the_store_under_the_same_rule(store, params_dir, tmp_path):
+    from perfkit.batch.render import render
+
+    with writing(store, "perfkit import"), pytest.raises(StoreError, match="perfkit import"):
+        render("2026-10", "company", tmp_path / "c.html", db=store, params=params_dir)
