@@ -10,6 +10,7 @@ names). Each step is in the delivery record (:mod:`perfkit.delivery.record`) bef
 
 from __future__ import annotations
 
+import functools
 import logging
 import smtplib
 import time
@@ -96,20 +97,20 @@ def _people(db: Path) -> dict[str, dict[str, Any]]:
             for r in rows}
 
 
-def _changed(db: Path, month: str, since: int, pub: Publication | None) -> set[tuple[str, str]]:
-    """(role, entity id) of the reports the revisions after version ``since`` changed."""
-    if pub is None or pub.version <= since:
-        return set()
+@functools.lru_cache(maxsize=16)
+def _changed(db: Path, month: str, since: int, version: int) -> frozenset[tuple[str, str]]:
+    """(role, entity id) of the reports the revisions ``since + 1`` … ``version`` changed (read
+    once per delivery run, not once per attachment)."""
     from perfkit.month.publish import changes
 
     out: set[tuple[str, str]] = set()
-    for number in range(since + 1, pub.version + 1):
+    for number in range(since + 1, version + 1):
         df = changes(db, month, number)
         if len(df):
             out.add(("company", "company"))
         out |= {("branch", b) for b in df["branch_id"].dropna()}
         out |= {("employee", e) for e in df["employee_id"].dropna()}
-    return out
+    return frozenset(out)
 
 
 def _to_send(msg: Message, record: DeliveryRecord, db: Path, month: str,
@@ -129,7 +130,7 @@ def _to_send(msg: Message, record: DeliveryRecord, db: Path, month: str,
             then = old.get("version")  # None: delivered before the month was published
             if then is None or pub is None or int(then) == pub.version:
                 out.append(att)  # the content changed within one version (or was a preview)
-            elif any((p.role, p.entity_id) in _changed(db, month, int(then), pub)
+            elif any((p.role, p.entity_id) in _changed(db, month, int(then), pub.version)
                      for p in att.parts):
                 out.append(att)  # a revision changed this report's figures
     return out
