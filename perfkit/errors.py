@@ -117,6 +117,34 @@ class MappingError(DataError):
     """A source system's headers or codes are not covered by its mapping in parameters/import.yaml."""
 
 
+class ImportProblems(DataError):
+    """Every problem one ``perfkit import`` found, in every file, one line each (after a summary
+    line). ``problems`` holds them; ``file``, ``field``, ``rows`` … are the first one's."""
+
+    SHOWN = 40  # problems listed; the rest are counted
+
+    def __init__(self, problems: Sequence[DataError]) -> None:
+        self.problems = list(problems)
+        first = self.problems[0]
+        super().__init__(first.message, file=first.file, table=first.table, field=first.field,
+                         rows=first.rows, count=first.count)
+
+    def _render(self) -> str:
+        n, files = len(self.problems), len({p.file for p in self.problems})
+        lines = [f"{n} problems in {files} file{'s' if files > 1 else ''}; nothing was imported:"]
+        lines += [f"  {p}" for p in self.problems[: self.SHOWN]]
+        if n > self.SHOWN:
+            lines.append(f"  … and {n - self.SHOWN} more problems")
+        return "\n".join(lines)
+
+
+def data_problems(problems: Sequence[DataError]) -> DataError | None:
+    """The error to raise for ``problems``: None, the one problem itself, or all of them."""
+    if not problems:
+        return None
+    return problems[0] if len(problems) == 1 else ImportProblems(problems)
+
+
 class RequestError(PerfkitError):
     """A request names something that is not in the data (month, entity, level)."""
 

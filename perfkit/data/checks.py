@@ -4,8 +4,9 @@ range, duplicate and foreign keys).
 
 :data:`TYPE_RULES` is the registry of how text becomes each SQL type (:func:`register_type` adds
 one); :data:`PATTERN_RULES` accepts other spellings of a patterned column (``YYYYMM`` for a month).
-A :class:`Problem` names the rule, the column and the first offending rows; the importer raises the
-first and logs the others (:func:`raise_first`).
+Row rules between columns (:class:`~perfkit.data.schema.Ordered`, ``Requires``, ``SameAs``) are
+checked by :func:`rule_problems`. A :class:`Problem` names the rule, the column, the first offending
+rows and their count; the importer collects every problem of every file and raises them together.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import duckdb
 
 from perfkit.data.mapping import SourceMapping
 from perfkit.data.readers import ROW_COLUMN, RawFile
-from perfkit.data.schema import MONTH_PATTERN, Column, Table
+from perfkit.data.schema import MONTH_PATTERN, Column, Ordered, Requires, SameAs, Table
 from perfkit.errors import DataError, MappingError
 
 log = logging.getLogger(__name__)
@@ -274,14 +275,18 @@ def column_problems(
 
 
 def key_problems(
-    con: duckdb.DuckDBPyConnection, spec: Table, sources: dict[str, Source], typed: str
+    con: duckdb.DuckDBPyConnection, spec: Table, sources: dict[str, Source], typed: str,
+    unread: frozenset[str] = frozenset(), refs: dict[str, str] | None = None,
 ) -> list[Problem]:
-    """Duplicate keys within the file, then foreign keys against the store (+ earlier files)."""
+    """Duplicate keys within the file, then foreign keys against the store (+ earlier files; not
+    against a table in ``unread``: its file of this import could not be read). ``refs`` gives the
+    SQL a referenced table is read from, when earlier files with problems add rows to it."""
     problems: list[Problem] = []
     key = ", ".join(quote(k) for k in spec.key)
     shown = " || ', ' || ".join(f"CAST({quote(k)} AS VARCHAR)" for k in spec.key)
+    whole = " AND ".join(f"{quote(k)} IS NOT NULL" for k in spec.key)  # empty keys: reported
     dup_source = (
-        f"(SELECT *, count(*) OVER (PARTITION BY {key}) AS _n FROM {typed}) AS d"
+        f"(SELECT *, count(*) OVER (PARTITION BY {key}) AS _n FROM {typed} WHERE {whole}) AS d"
     )
     rows, n, first = _offenders(con, dup_source, "_n > 1", shown)
     if n:
@@ -290,9 +295,11 @@ def key_problems(
             DataError, f"duplicate key ({', '.join(spec.key)}) within the file, e.g. {_show(first)}",
             label, rows, n))
     for fk in spec.foreign_keys:
+        if fk.ref_table in unread:
+            continue
         c = quote(fk.column)
         cond = (
-            f"{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {fk.ref_table} AS r "
+            f"{c} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {(refs or {}).get(fk.ref_table, fk.ref_table)} AS r "
             f"WHERE r.{quote(fk.ref_column)} = t.{c})"
         )
         rows, n, first = _offenders(con, f"{typed} AS t", cond, c)
@@ -305,11 +312,49 @@ def key_problems(
     return problems
 
 
-def raise_first(problems: list[Problem], file: str, table: str) -> None:
-    if not problems:
-        return
-    for p in problems[1:]:  # the first is raised; the others are logged so one run shows them all
-        log.error("also: %s", p.error(file, table))
-    raise problems[0].error(file, table)
-
-
+def rule_problems(
+    con: duckdb.DuckDBPyConnection, spec: Table, sources: dict[str, Source], typed: str,
+    waived: frozenset[str] = frozenset(), refs: dict[str, str] | None = None,
+) -> list[Problem]:
+    """The table's row rules (except ``waived``) on the rows of ``typed``. A rule on a column the
+    file does not carry is skipped; SameAs compares with the store (+ earlier files, ``refs`` as
+    for :func:`key_problems`)."""
+    carried = {c for c, s in sources.items() if s.header is not None or s.default is not None}
+    problems: list[Problem] = []
+    for rule in spec.rules:
+        if rule.name in waived:
+            continue
+        if isinstance(rule, Ordered):
+            if not {rule.earlier, rule.later} <= carried:
+                continue
+            a, b = quote(rule.earlier), quote(rule.later)
+            found = _offenders(con, typed, f"{b} < {a}", f"{b}::VARCHAR || ' < ' || {a}::VARCHAR")
+            text = f"{rule.later} is before {rule.earlier} (rule {rule.name}: {rule.text})"
+            field = rule.later
+        elif isinstance(rule, Requires):
+            if rule.column not in carried:
+                continue
+            c, n = quote(rule.column), quote(rule.needs)
+            found = _offenders(con, typed, f"{c} IS NOT NULL AND {n} IS NULL", f"{c}::VARCHAR")
+            text = f"{rule.column} is set but {rule.needs} is empty (rule {rule.name})"
+            field = rule.column
+        elif isinstance(rule, SameAs):
+            if not {rule.column, rule.via} <= carried:
+                continue
+            source = (refs or {}).get(rule.ref_table, rule.ref_table)
+            ref = (f"(SELECT any_value(r.{quote(rule.ref_column)}) FROM {source} AS r "
+                   f"WHERE r.{quote(rule.ref_key)} = t.{quote(rule.via)})")
+            found = _offenders(
+                con, f"{typed} AS t", f"{ref} IS DISTINCT FROM t.{quote(rule.column)} AND {ref} IS NOT NULL",
+                f"t.{quote(rule.column)} || ' ≠ ' || {ref} || ' of ' || t.{quote(rule.via)}")
+            text = (f"{rule.column} differs from the {rule.ref_column} of the row's {rule.via} in "
+                    f"{rule.ref_table} (rule {rule.name}; a source mapping where this is normal lists "
+                    f"the rule under waive in import.yaml)")
+            field = rule.column
+        else:  # pragma: no cover - a new rule kind needs its SQL here
+            raise TypeError(f"unknown row rule {rule!r}")
+        rows, n, first = found
+        if n:
+            problems.append(Problem(DataError, f"{text}, e.g. {_show(first)}", sources[field].label,
+                                    rows, n))
+    return problems

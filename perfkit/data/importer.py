@@ -2,9 +2,15 @@
 
 Every rule comes from :mod:`perfkit.data.schema` — required columns, types, formats
 (``Column.pattern``), allowed values, ranges, the table key and foreign keys — checked set-wise in
-DuckDB by :mod:`perfkit.data.checks`, so a file of a million rows validates in seconds. All files of one call are written in ONE transaction: on any
-violation nothing is written and the store stays exactly as it was (a store created by the failed
-call is removed again). Rows are replaced by key (re-importing never duplicates).
+DuckDB by :mod:`perfkit.data.checks`, so a file of a million rows validates in seconds — and the
+row rules between columns (``lead_date ≤ open_date``, a client's branch is his manager's branch …).
+Every problem of every file is found in one call and reported together (each with its count and
+first rows): a file with problems still lends its usable rows to the checks of later files, so
+one bad branches file does not hide the rest behind "unknown branch_id" errors.
+
+All files of one call are written in ONE transaction: on any violation nothing is written and the
+store stays exactly as it was (a store created by the failed call is removed again). Rows are
+replaced by key (re-importing never duplicates).
 
 Accepted text forms (cells are trimmed; an empty cell is a missing value):
 
@@ -37,14 +43,14 @@ from perfkit.data.checks import (
     key_problems,
     normalize,
     quote,
-    raise_first,
+    rule_problems,
 )
 from perfkit.data.lock import writes_store
 from perfkit.data.mapping import SourceMapping, TableMapping, get_mapping
 from perfkit.data.readers import ROW_COLUMN, RawFile, ReadOptions, known_extensions, read_file
 from perfkit.data.schema import LOAD_ORDER, Table
 from perfkit.data.schema import table as schema_table
-from perfkit.errors import DataError, ImportFileError, MappingError
+from perfkit.errors import DataError, ImportFileError, MappingError, data_problems
 from perfkit.projectfile import project_path
 
 log = logging.getLogger(__name__)
@@ -214,8 +220,24 @@ def import_file(
 
     Runs inside the caller's transaction (it does not commit). Returns the number of rows written.
     Raises ImportFileError (unreadable file), MappingError (headers/codes not covered by
-    ``mapping``) or DataError (a schema rule broken) naming file, table, column and rows.
+    ``mapping``) or DataError (a schema rule broken) naming file, table, column and rows — with
+    several problems, :class:`~perfkit.errors.ImportProblems` listing them all; then nothing is
+    written.
     """
+    rows, problems = _check_and_load(con, path, table, mapping=mapping, options=options, tag=tag)
+    if error := data_problems(problems):
+        raise error
+    return rows
+
+
+def _check_and_load(
+    con: duckdb.DuckDBPyConnection, path: Path, table: str, *, mapping: SourceMapping | None,
+    options: ReadOptions | None, tag: str, unread: frozenset[str] = frozenset(),
+    refs: dict[str, str] | None = None, keep: str | None = None,
+) -> tuple[int, list[DataError]]:
+    """Every problem of one file, and its rows written when it has none. With problems and
+    ``keep``, the file's typed rows are kept as temp table ``keep`` (for the checks of later
+    files: see :func:`_with_kept`). ``unread`` and ``refs``: see :func:`perfkit.data.checks.key_problems`."""
     spec = schema_table(table)
     tm = mapping.tables.get(table) if mapping is not None else None
     names = [f"_perfkit_import_{tag}_{part}" for part in ("raw", "norm", "typed", "norm_trim")]
@@ -229,8 +251,14 @@ def import_file(
         build_typed(con, spec, names[1], names[2])
         con.execute(f"DROP TABLE {names[1]}")
         problems += column_problems(con, spec, sources, names[2], coded)
-        raise_first(problems, file, table)
-        raise_first(key_problems(con, spec, sources, names[2]), file, table)
+        problems += key_problems(con, spec, sources, names[2], unread, refs)
+        problems += rule_problems(con, spec, sources, names[2], frozenset(tm.waive if tm else ()),
+                                  refs)
+        errors = [p.error(file, table) for p in problems]
+        if errors:
+            if keep:
+                con.execute(f"ALTER TABLE {names[2]} RENAME TO {keep}")
+            return raw.rows, errors
         _warn_formulas(con, spec, sources, names[2], file)
         # Replace by key. INSERT OR REPLACE is much faster in DuckDB than DELETE + INSERT on a
         # primary key; a table whose columns are all key columns has nothing to replace.
@@ -239,13 +267,24 @@ def import_file(
         con.execute(
             f"INSERT {verb} INTO {table} ({cols}) SELECT {cols} FROM {names[2]} ORDER BY {ROW_COLUMN}"
         )
-        return raw.rows
+        return raw.rows, []
     except duckdb.Error as exc:
         raise DataError(f"import failed: {str(exc).splitlines()[0]}", file=file, table=table) from None
     finally:
         for name in names:
             with contextlib.suppress(duckdb.Error):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def _with_kept(kept: dict[str, list[str]]) -> dict[str, str]:
+    """SQL for each table that files with problems add rows to: the store's rows and theirs, so
+    a later file is not told that a key of an earlier file is unknown (one problem, not two)."""
+    out: dict[str, str] = {}
+    for table, names in kept.items():
+        cols = ", ".join(quote(c) for c in schema_table(table).column_names)
+        parts = [f"SELECT {cols} FROM {table}"] + [f"SELECT {cols} FROM {n}" for n in names]
+        out[table] = "(" + " UNION ALL ".join(parts) + ")"
+    return out
 
 
 # --------------------------------------------------------------------------- the API
@@ -293,10 +332,30 @@ def import_paths(
     try:
         con.execute("BEGIN TRANSACTION")
         try:
+            problems: list[DataError] = []
+            unread: set[str] = set()  # tables whose file could not be read: no foreign-key noise
+            kept: dict[str, list[str]] = {}  # table → typed rows of its files with problems
             for i, (path, tname) in enumerate(plan):
-                n = import_file(con, path, tname, mapping=source, options=options, tag=str(i))
+                try:
+                    n, found = _check_and_load(
+                        con, path, tname, mapping=source, options=options, tag=str(i),
+                        unread=frozenset(unread), refs=_with_kept(kept),
+                        keep=f"_perfkit_import_kept_{i}")
+                except DataError as exc:  # unreadable, or a required column missing
+                    problems.append(exc)
+                    unread.add(tname)
+                    continue
+                if found:
+                    kept.setdefault(tname, []).append(f"_perfkit_import_kept_{i}")
+                problems += found
                 counts[tname] = counts.get(tname, 0) + n
-                log.info("validated %s: %d rows for %s", path, n, tname)
+                log.info("validated %s: %d rows for %s%s", path, n, tname,
+                         f" ({len(found)} problems)" if found else "")
+            for names in kept.values():
+                for name in names:
+                    con.execute(f"DROP TABLE {name}")
+            if error := data_problems(problems):
+                raise error
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -14,6 +14,7 @@ store column, how source codes translate to store values, and constant defaults:
             codes:
               lost_reason: {"01": 销户, "02": 转托管, "03": 资产流出}
             defaults: {lead_source: 网点}   # used when the column is absent or empty
+            waive: [same_branch_as_employee] # row rules this system breaks by design (transfers)
 
 Headers already named like a store column need no entry and carry store values (codes apply only to
 mapped headers). Codes must be quoted in YAML (``"01"``), or YAML reads them as numbers. Everything is
@@ -51,6 +52,9 @@ class TableMapping(BaseModel):
     )
     defaults: dict[str, str] = Field(
         default_factory=dict, description="store column → value used when absent or empty"
+    )
+    waive: tuple[str, ...] = Field(
+        default=(), description="row rules of the table (perfkit schema) not checked for this source"
     )
 
     def headers_for(self, column: str) -> list[str]:
@@ -126,6 +130,14 @@ def _check(spec: ImportSpec, file: str) -> None:
             for col in tm.defaults:
                 if col not in known:
                     raise bad_column(col, "defaults")
+            rules = [r.name for r in table.rules]
+            for rule in tm.waive:
+                if rule not in rules:
+                    raise SpecError(
+                        f"waive names unknown rule {rule!r}; rules of {tname}: "
+                        f"{', '.join(rules) or 'none'}",
+                        file=file, entry=name, table=tname, field="waive",
+                    )
 
 
 def load_spec(params_dir: Path | None = None) -> ImportSpec:

@@ -1,4 +1,6 @@
-"""File readers for ``perfkit import``: one small registry keyed by file extension.
+"""File readers for ``perfkit import``: CSV and Parquet here, Excel in :mod:`perfkit.data.excel`,
+all in the registry of :mod:`perfkit.data.rawfile` (keyed by file extension; importing this module
+registers them, and re-exports the registry's API).
 
 A reader loads one file into a DuckDB temporary table of VARCHAR columns named by the file's own
 headers, plus ``_row``: the row number a user sees. Typing and validation happen later, set-wise, in
@@ -19,145 +21,34 @@ from __future__ import annotations
 
 import codecs
 import csv
-import datetime as dt
 import io
 import logging
 import re
 import tempfile
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
+from perfkit.data.excel import read_xlsx
+from perfkit.data.rawfile import (
+    ROW_COLUMN,
+    RawFile,
+    ReadOptions,
+    _head,
+    _headers,
+    _looks_like,
+    _quote,
+    known_extensions,
+    read_file,
+    register_reader,
+)
 from perfkit.errors import ImportFileError
+
+__all__ = ["ROW_COLUMN", "RawFile", "ReadOptions", "known_extensions", "read_file", "register_reader"]
 
 log = logging.getLogger(__name__)
 
-ROW_COLUMN = "_row"
 _CHUNK = 1 << 20
-
-
-@dataclass(frozen=True)
-class ReadOptions:
-    """Options a reader may use: text ``encoding`` (CSV) and Excel ``sheet`` (None = first sheet)."""
-
-    encoding: str = "utf-8"
-    sheet: str | None = None
-
-
-@dataclass(frozen=True)
-class RawFile:
-    """A file loaded into the temporary table ``name``: its headers (in file order) and row count."""
-
-    path: Path
-    name: str
-    headers: tuple[str, ...]
-    rows: int
-
-
-Reader = Callable[[Path, duckdb.DuckDBPyConnection, str, ReadOptions], RawFile]
-
-_READERS: dict[str, Reader] = {}
-
-
-def register_reader(extension: str, reader: Reader) -> None:
-    """Register ``reader`` for files ending in ``extension`` (e.g. ``".csv"``; case-insensitive)."""
-    _READERS[extension.lower()] = reader
-
-
-def known_extensions() -> tuple[str, ...]:
-    """The registered extensions, e.g. ``('.csv', '.parquet', '.xlsx')``."""
-    return tuple(sorted(_READERS))
-
-
-def get_reader(path: Path) -> Reader:
-    """The reader for ``path``'s extension; the error names the file and the supported extensions."""
-    ext = path.suffix.lower()
-    try:
-        return _READERS[ext]
-    except KeyError:
-        hint = " (old Excel format: save it as .xlsx)" if ext == ".xls" else ""
-        raise ImportFileError(
-            f"unsupported file type {ext or '(no extension)'!r}{hint}; "
-            f"supported: {', '.join(known_extensions())}",
-            file=str(path),
-        ) from None
-
-
-def read_file(
-    path: Path, con: duckdb.DuckDBPyConnection, name: str, options: ReadOptions | None = None
-) -> RawFile:
-    """Load ``path`` into the temporary table ``name`` with the reader registered for its extension."""
-    options = options or ReadOptions()
-    if not path.is_file():
-        raise ImportFileError("file not found", file=str(path))
-    t0 = time.perf_counter()
-    raw = get_reader(path)(path, con, name, options)
-    log.info("read %s: %d rows, %d columns in %.2fs", path, raw.rows, len(raw.headers),
-             time.perf_counter() - t0)
-    return raw
-
-
-# --------------------------------------------------------------------------- sniffing helpers
-
-_MAGIC = {
-    b"PK\x03\x04": "an Excel .xlsx (zip) file",
-    b"PAR1": "a Parquet file",
-    b"\xd0\xcf\x11\xe0": "an old Excel .xls (or encrypted Office) file",
-    b"%PDF": "a PDF file",
-}
-
-
-def _head(path: Path, n: int = 8) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(n)
-
-
-def _looks_like(head: bytes) -> str | None:
-    for magic, what in _MAGIC.items():
-        if head.startswith(magic):
-            return what
-    return None
-
-
-def _headers(names: list[object], path: Path) -> tuple[str, ...]:
-    """Clean header cells: strip spaces and BOMs, name empty ones ``_unnamed_N``, refuse duplicates."""
-    out: list[str] = []
-    for i, h in enumerate(names, start=1):
-        text = "" if h is None else str(h).replace("\ufeff", "").strip()
-        out.append(text or f"_unnamed_{i}")
-    seen: set[str] = set()
-    for h in out:
-        if h in seen:
-            raise ImportFileError(f"header {h!r} appears more than once", file=str(path))
-        seen.add(h)
-    return tuple(out)
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _load_columns(
-    con: duckdb.DuckDBPyConnection, name: str, headers: tuple[str, ...],
-    columns: list[list[str | None]], rows: list[int], path: Path,
-) -> RawFile:
-    """Create temp table ``name`` from Python column lists (used by the Excel reader)."""
-    import pyarrow as pa
-
-    data = {f"c{i}": pa.array(col, type=pa.string()) for i, col in enumerate(columns)}
-    data[ROW_COLUMN] = pa.array(rows, type=pa.int64())
-    arrow = pa.table(data)
-    view = f"{name}_arrow"
-    con.register(view, arrow)
-    try:
-        select = ", ".join(f"c{i} AS {_quote(h)}" for i, h in enumerate(headers))
-        con.execute(f"CREATE TEMP TABLE {name} AS SELECT {ROW_COLUMN}, {select} FROM {view}")
-    finally:
-        con.unregister(view)
-    return RawFile(path, name, headers, len(rows))
 
 
 # --------------------------------------------------------------------------- CSV
@@ -334,88 +225,6 @@ def _known(encoding: str) -> bool:
     return True
 
 
-# --------------------------------------------------------------------------- Excel
-
-
-def _cell_text(value: object) -> str | None:
-    """An Excel cell as text: dates as YYYY-MM-DD (or YYYY-MM-DD HH:MM:SS), whole floats without .0."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    return str(value)
-
-
-def read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, name: str, options: ReadOptions) -> RawFile:
-    """Read one sheet (``options.sheet`` or the first) of an .xlsx workbook with openpyxl.
-
-    The first row is the header; rows that are entirely empty are skipped (the others keep their
-    spreadsheet row numbers). Date cells become ``YYYY-MM-DD`` text. Formulas give their cached
-    values. Errors: not a zip/xlsx file, unknown sheet, empty sheet, header only.
-    """
-    import zipfile
-
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    if path.stat().st_size == 0:
-        raise ImportFileError("is empty (no header, no rows)", file=str(path))
-    head = _head(path)
-    if not head.startswith(b"PK\x03\x04"):
-        what = _looks_like(head)
-        if what and "xls" in what and "xlsx" not in what:
-            raise ImportFileError(f"is not an .xlsx workbook: it looks like {what}; save it as .xlsx",
-                                  file=str(path))
-        raise ImportFileError(
-            "is not an .xlsx workbook (not a zip archive"
-            + (f"; it looks like {what}" if what else "; a CSV file renamed to .xlsx?") + ")",
-            file=str(path),
-        )
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
-        raise ImportFileError(f"is not a readable .xlsx workbook ({exc})", file=str(path)) from None
-    try:
-        if options.sheet is None:
-            ws = wb.worksheets[0]
-        elif options.sheet in wb.sheetnames:
-            ws = wb[options.sheet]
-        else:
-            raise ImportFileError(
-                f"has no sheet {options.sheet!r}; sheets: {', '.join(wb.sheetnames)}", file=str(path)
-            )
-        rows_iter = ws.iter_rows(values_only=True)
-        header_row: tuple | None = next(rows_iter, None)
-        if header_row is None or all(v is None for v in header_row):
-            raise ImportFileError(f"sheet {ws.title!r} is empty (no header, no rows)", file=str(path))
-        # drop trailing empty header cells (formatting often extends the used range)
-        width = max(i for i, v in enumerate(header_row) if v is not None) + 1
-        headers = _headers(list(header_row[:width]), path)
-        columns: list[list[str | None]] = [[] for _ in headers]
-        row_numbers: list[int] = []
-        for number, values in enumerate(rows_iter, start=2):
-            cells = [_cell_text(v) for v in values[:width]]
-            if all(c is None or not c.strip() for c in cells):
-                continue
-            cells += [None] * (width - len(cells))
-            for col, cell in zip(columns, cells, strict=True):
-                col.append(cell)
-            row_numbers.append(number)
-    finally:
-        wb.close()
-    if not row_numbers:
-        raise ImportFileError(f"sheet {ws.title!r} has a header but no data rows", file=str(path))
-    return _load_columns(con, name, headers, columns, row_numbers, path)
-
-
 # --------------------------------------------------------------------------- Parquet
 
 
@@ -459,6 +268,7 @@ def read_parquet(path: Path, con: duckdb.DuckDBPyConnection, name: str, options:
 
 
 register_reader(".csv", read_csv)
+register_reader(".parquet", read_parquet)
+
 register_reader(".xlsx", read_xlsx)
 register_reader(".xlsm", read_xlsx)
-register_reader(".parquet", read_parquet)

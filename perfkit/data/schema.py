@@ -47,12 +47,59 @@ class ForeignKey:
 
 
 @dataclass(frozen=True)
+class Ordered:
+    """Row rule ``name``: where both are set, ``earlier`` ≤ ``later``."""
+
+    name: str
+    earlier: str
+    later: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.earlier} ≤ {self.later}"
+
+
+@dataclass(frozen=True)
+class Requires:
+    """Row rule ``name``: a row with ``column`` set also has ``needs`` set."""
+
+    name: str
+    column: str
+    needs: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.column} set ⇒ {self.needs} set"
+
+
+@dataclass(frozen=True)
+class SameAs:
+    """Row rule ``name``: ``column`` equals ``ref_column`` of the ``ref_table`` row that ``via``
+    names (a client's branch is his manager's branch). A source mapping may waive it."""
+
+    name: str
+    column: str
+    via: str
+    ref_table: str
+    ref_key: str
+    ref_column: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.column} = {self.ref_table}.{self.ref_column} of {self.via}"
+
+
+RowRule = Ordered | Requires | SameAs
+
+
+@dataclass(frozen=True)
 class Table:
     name: str
     doc: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
     foreign_keys: tuple[ForeignKey, ...] = field(default_factory=tuple)
+    rules: tuple[RowRule, ...] = field(default_factory=tuple)  # checked by perfkit import
 
     @property
     def column_names(self) -> list[str]:
@@ -114,6 +161,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("employee_id",),
         foreign_keys=(ForeignKey("branch_id", "branches", "branch_id"),),
+        rules=(Ordered("hired_before_leaving", "hire_date", "leave_date"),),
     ),
     Table(
         "levels",
@@ -127,6 +175,7 @@ TABLES: tuple[Table, ...] = (
         ),
         key=("employee_id", "start_date"),
         foreign_keys=(ForeignKey("employee_id", "employees", "employee_id"),),
+        rules=(Ordered("period_starts_before_it_ends", "start_date", "end_date"),),
     ),
     Table(
         "clients",
@@ -157,6 +206,15 @@ TABLES: tuple[Table, ...] = (
         foreign_keys=(
             ForeignKey("branch_id", "branches", "branch_id"),
             ForeignKey("employee_id", "employees", "employee_id"),
+        ),
+        rules=(
+            Ordered("lead_before_open", "lead_date", "open_date"),
+            Ordered("open_before_lost", "open_date", "lost_date"),
+            Ordered("lost_before_recalled", "lost_date", "recalled_date"),
+            Requires("lost_after_opening", "lost_date", "open_date"),
+            Requires("recalled_after_lost", "recalled_date", "lost_date"),
+            SameAs("same_branch_as_employee", "branch_id", "employee_id", "employees",
+                   "employee_id", "branch_id"),
         ),
     ),
     Table(
@@ -350,7 +408,9 @@ def markdown_reference() -> str:
     """The table reference (name, type, unit, meaning of every column) as Markdown, for the README."""
     out: list[str] = []
     for t in (*TABLES, *PUBLICATION_TABLES):
-        out.append(f"### `{t.name}`\n\n{t.doc} Key: `{', '.join(t.key)}`.\n")
+        rules = "".join(f" `{r.name}`: {r.text}." for r in t.rules)
+        out.append(f"### `{t.name}`\n\n{t.doc} Key: `{', '.join(t.key)}`."
+                   + (f" Row rules:{rules}" if rules else "") + "\n")
         out.append("| column | type | unit | meaning |")
         out.append("|---|---|---|---|")
         for c in t.columns:

@@ -22,7 +22,14 @@ from perfkit.data.importer import import_paths, plan_files
 from perfkit.data.mapping import get_mapping, load_spec
 from perfkit.data.schema import LOAD_ORDER, TABLES
 from perfkit.data.store import create_store, open_store, store_checksums
-from perfkit.errors import DataError, ImportFileError, MappingError, SpecError, StoreError
+from perfkit.errors import (
+    DataError,
+    ImportFileError,
+    ImportProblems,
+    MappingError,
+    SpecError,
+    StoreError,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 PARAMS = ROOT / "parameters"
@@ -230,18 +237,17 @@ def test_type_range_and_required_values(store, tmp_path, column, value, message)
     fails(store, [f], DataError, r"surveys\.csv, table surveys, " + message)
 
 
-def test_negative_assets_and_bad_month(store, tmp_path, caplog):
+def test_negative_assets_and_bad_month_are_reported_together(store, tmp_path):
     header = ["client_id", "month", "employee_id", "assets_begin", "assets_end", "net_inflow",
               "trade_amount", "trade_days", "commission", "pnl"]
     f = write_csv(tmp_path / "client_months.csv", header,
                   [["C01", "2026-11", "E1", "-1", "0", "0", "0", "0", "0", "0"],
                    ["C01", "2026-13", "E1", "1", "0", "0", "0", "0", "0", "x"]])
-    err = fails(store, [f], DataError, r"client_months\.csv, table client_months, column month: "
-                r"not a month \(accepted: YYYY-MM, YYYYMM, YYYY/MM\), e\.g\. '2026-13' \(row 3\)$")
-    assert err.rows == [3]
-    also = [r.getMessage() for r in caplog.records if r.getMessage().startswith("also: ")]
-    assert [m.split("column ")[1] for m in also] == [
+    err = fails(store, [f], ImportProblems, r"^3 problems in 1 file; nothing was imported:\n")
+    assert [str(p).split("column ")[1] for p in err.problems] == [
+        "month: not a month (accepted: YYYY-MM, YYYYMM, YYYY/MM), e.g. '2026-13' (row 3)",
         "assets_begin: below the minimum 0, e.g. '-1' (row 2)", "pnl: not a number, e.g. 'x' (row 3)"]
+    assert err.rows == [3] and err.field == "month"  # the first problem's context
 
 
 def test_pattern_and_allowed_values(store, tmp_path):
