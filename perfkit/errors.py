@@ -13,6 +13,8 @@ class PerfkitError(Exception):
     """Base class of every error perfkit raises on purpose."""
 
     exit_code = 1
+    #: More than the one line, for ``--debug`` (e.g. the YAML parser's full message); or None.
+    detail: str | None = None
 
     def __init__(
         self,

@@ -54,6 +54,18 @@ def yaml_problem(exc: Exception) -> str:
     return " ".join(str(exc).split())
 
 
+def yaml_detail(exc: Exception, path: Path, text: str | None) -> str:
+    """The parser's full message (for ``--debug``), naming ``path``, with the lines it points at
+    and a caret under each column."""
+    out = [str(exc).replace("<unicode string>", str(path))]
+    lines = text.splitlines() if text else []
+    for mark in (getattr(exc, "context_mark", None), getattr(exc, "problem_mark", None)):
+        if mark is not None and 0 <= mark.line < len(lines):
+            out.append(f"{path}:{mark.line + 1}:{mark.column + 1}\n    {lines[mark.line]}\n"
+                       f"    {' ' * mark.column}^")
+    return "\n".join(out)
+
+
 def read_yaml(path: str | os.PathLike, *, required: bool = True,
               expect: str | None = "a mapping at the top level") -> Any:
     """The parsed content of the YAML file ``path`` (an empty file gives ``{}``).
@@ -68,10 +80,14 @@ def read_yaml(path: str | os.PathLike, *, required: bool = True,
         if required:
             raise SpecError("parameters file not found", file=str(path))
         return None
+    text = None
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # noqa: S506 - safe loader
+        text = path.read_text(encoding="utf-8")
+        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - safe loader
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SpecError(f"not valid YAML: {yaml_problem(exc)}", file=str(path)) from None
+        err = SpecError(f"not valid YAML: {yaml_problem(exc)}", file=str(path))
+        err.detail = yaml_detail(exc, path, text)  # the parser's own text, for --debug
+        raise err from None
     if data is None:
         data = {}
     if expect is not None and not isinstance(data, dict):

@@ -67,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except PerfkitError as exc:
         print(f"perfkit: error: {exc}", file=sys.stderr)
+        if args.debug and exc.detail:
+            print(exc.detail, file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a write that failed: the path and the reason, in one line
         if args.debug:

@@ -161,7 +161,9 @@ def check_params_first(args: argparse.Namespace) -> None:
     if problems:
         more = f" (and {len(problems) - 1} more: `perfkit check` lists them)" if len(problems) > 1 \
             else ""
-        raise SpecError(f"{problems[0]}{more}")
+        err = SpecError(f"{problems[0]}{more}")
+        err.detail = problems[0].detail
+        raise err
 
 
 def check_output_first(args: argparse.Namespace) -> None:

@@ -11,9 +11,12 @@ from perfkit.errors import SpecError
 
 
 def cmd_snapshot(args: argparse.Namespace) -> int:
+    from perfkit.data.lock import locked_store
     from perfkit.month.build import build
 
-    print(build(args.db, args.month, args.params, root=args.root, force=args.force))
+    # one state of the store for every frame: the same rule as perfkit run
+    with locked_store(args.db, f"perfkit snapshot {args.month}", write=False):
+        print(build(args.db, args.month, args.params, root=args.root, force=args.force))
     return 0
 
 

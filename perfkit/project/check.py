@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ class Problem:
     entry: str | None
     field: str | None
     message: str
+    detail: str | None = field(default=None, compare=False)  # more text, for --debug
 
     def __str__(self) -> str:
         where = self.file
@@ -88,7 +89,7 @@ def problem_from_error(err: PerfkitError, default_file: str = "") -> Problem:
                 entry, message = m["entry"], m["message"]
     if entry is None and err.table:
         entry = f"table {err.table}"
-    return Problem(file, entry, field, message)
+    return Problem(file, entry, field, message, err.detail)
 
 
 def _collect(problems: list[Problem], default_file: str, fn, *args: Any, **kw: Any) -> Any:

@@ -53,7 +53,7 @@ def test_broken_parameters_stop_a_command_before_any_work(broken, tiny_store, tm
     assert "wieght" in err[0] or "weight" in err[0]
 
 
-def test_a_yaml_syntax_error_is_one_line(tmp_path, params_dir, capsys):
+def test_a_yaml_syntax_error_is_one_line_and_debug_shows_the_parser(tmp_path, params_dir, capsys):
     dst = tmp_path / "parameters"
     shutil.copytree(params_dir, dst)
     (dst / "tasks.yaml").write_text("rules:\n  - id: x\n   name: [\n", encoding="utf-8")
@@ -63,3 +63,8 @@ def test_a_yaml_syntax_error_is_one_line(tmp_path, params_dir, capsys):
     assert main(["tasks", "--month", "2026-10", "--params", str(dst)]) == SpecError.exit_code
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "tasks.yaml: not valid YAML: line 3, column 4" in err[0], err
+    # --debug adds the parser's own text (the line and a caret under the column) after that line
+    assert main(["--debug", "tasks", "--month", "2026-10", "--params", str(dst)]) == SpecError.exit_code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert "tasks.yaml: not valid YAML: line 3, column 4" in err[0] and len(err) > 3, err
+    assert any("^" in line for line in err[1:]) and any("line 3, column 4" in x for x in err[1:])

@@ -100,3 +100,31 @@ def test_an_unexpected_error_is_one_line_unless_debug(monkeypatch, capsys):
     assert "--debug" in err[0]
     with pytest.raises(ValueError):
         main(["--debug", "schema"])
+
+
+def test_a_write_failing_inside_a_worker_fails_that_job_with_the_reason(
+        read_only, tiny_store, params_dir, tmp_path):
+    """EACCES for real, in the worker that writes an employee's report (root's DAC override
+    dropped): that job fails naming the path and the reason; the other reports, the manifest and
+    the index are written."""
+    import json
+
+    out = tmp_path / "out"
+    (out / "2026-10").mkdir(parents=True)
+    shutil.move(read_only, out / "2026-10" / "employees")  # a folder of 0555
+    read_only.mkdir()  # for the fixture's clean-up
+    done = subprocess.run(
+        [*DROP, sys.executable, "-m", "perfkit.cli", "-q", "run", "--month", "2026-10", "--only",
+         "company,E1", "--db", str(tiny_store), "--params", str(params_dir), "--out", str(out),
+         "--exporter", "plain", "--progress", "off", "--workers", "1"],
+        capture_output=True, text=True, timeout=300)
+    (out / "2026-10" / "employees").chmod(0o755)
+    assert "Traceback" not in done.stderr, done.stderr
+    jobs = json.loads((out / "2026-10" / "manifest.json").read_text())["jobs"]
+    assert jobs["company/company"]["status"] == "ok" and (out / "2026-10" / "company.html").is_file()
+    failed = jobs["employee/E1"]
+    assert failed["status"] == "failed" and failed["error"]["exception"] == "PermissionError"
+    assert "Permission denied" in failed["error"]["message"]
+    assert str(out / "2026-10" / "employees") in failed["error"]["message"]
+    assert (out / "2026-10" / "index.html").is_file()
+    assert done.returncode != 0 and "E1" in done.stderr

@@ -94,3 +94,11 @@ def test_render_reads_the_store_under_the_same_rule(store, params_dir, tmp_path)
 
     with writing(store, "perfkit import"), pytest.raises(StoreError, match="perfkit import"):
         render("2026-10", "company", tmp_path / "c.html", db=store, params=params_dir)
+
+
+def test_snapshot_reads_the_store_under_the_same_rule(store, params_dir, tmp_path, capsys):
+    with writing(store, "perfkit import"):
+        code = main(["snapshot", "--db", str(store), "--params", str(params_dir), "--month", "2026-10",
+                     "--root", str(tmp_path / "snap")])
+    assert code == 3 and "perfkit import" in capsys.readouterr().err
+    assert not (tmp_path / "snap").exists() or not any((tmp_path / "snap").iterdir())
