@@ -47,8 +47,14 @@ from perfkit.delivery.record import (
     UNCERTAIN,
     DeliveryRecord,
 )
-from perfkit.delivery.smtp import Mailer, PermanentFailure, TemporaryFailure, Uncertain
-from perfkit.errors import RequestError
+from perfkit.delivery.smtp import (
+    Mailer,
+    PermanentFailure,
+    SessionFailure,
+    TemporaryFailure,
+    Uncertain,
+)
+from perfkit.errors import DeliveryError, RequestError
 from perfkit.files import atomic_path
 from perfkit.month.published import Publication, latest
 from perfkit.projectfile import find_params
@@ -71,8 +77,6 @@ class DeliverySummary:
 
     @property
     def exit_code(self) -> int:
-        from perfkit.errors import DeliveryError
-
         return DeliveryError.exit_code if (self.failed or self.refused) else 0
 
     def line(self) -> str:
@@ -259,15 +263,21 @@ def _deliver_held(month: str, *, out: Path | None = None, db: Path | None = None
     bar = Progress(len(todo), progress, label="messages")
     mailer = Mailer(spec.smtp)
     last_sent = 0.0
+    stopped: SessionFailure | None = None
     try:
-        for m, atts in todo:
+        for done, (m, atts) in enumerate(todo):
             started = time.perf_counter()
             if spec.rate_per_minute:
                 wait = last_sent + 60 / spec.rate_per_minute - time.monotonic()
                 if wait > 0:
                     sleep(wait)
-            entry = _send_one(m, atts, spec, month, month_dir, manifest.jobs, people, pub,
-                              fingerprint, record, mailer, unpublished=unpublished, sleep=sleep)
+            try:
+                entry = _send_one(m, atts, spec, month, month_dir, manifest.jobs, people, pub,
+                                  fingerprint, record, mailer, unpublished=unpublished, sleep=sleep)
+            except SessionFailure as exc:  # every message would fail the same way: stop here
+                stopped = exc
+                left = len(todo) - done
+                break
             last_sent = time.monotonic()
             counts[entry["status"]] = counts.get(entry["status"], 0) + 1
             bar.update(m.recipient_id, {"status": "ok" if entry["status"] == SENT else "failed",
@@ -278,6 +288,9 @@ def _deliver_held(month: str, *, out: Path | None = None, db: Path | None = None
         mailer.close()
         bar.close()
         write_outputs(month_dir, month, manifest.jobs, load_scores(db, month, params))  # + who got what
+    if stopped is not None:
+        raise DeliveryError(f"{spec.smtp.host}:{spec.smtp.port}: {stopped}; delivery stopped: "
+                            f"{counts[SENT]} sent, {left} left pending for the next run")
     return DeliverySummary(month, counts[SENT], len(work) - len(todo), counts[FAILED],
                            counts[REFUSED], counts[UNCERTAIN], time.perf_counter() - t0)
 
@@ -355,6 +368,10 @@ def _send_one(m: Message, atts: list[Attachment], spec: DeliverySpec, month: str
             log.warning("%s: %s; retrying in %.0fs", m.recipient_id, exc, delay)
             record.save()
             sleep(delay)
+        except SessionFailure as exc:  # not this message's fault: it stays pending
+            entry.update(status=PENDING, error=str(exc))
+            record.save()
+            raise
         except PermanentFailure as exc:
             entry.update(status=FAILED, error=str(exc))
             break

@@ -34,6 +34,11 @@ class PermanentFailure(Exception):
     """Do not retry: a 5xx reply (a rejected address, a refused message)."""
 
 
+class SessionFailure(PermanentFailure):
+    """No message can be sent in this session (the login is refused, the password would go
+    unencrypted): the run stops instead of failing every message in turn."""
+
+
 class Uncertain(Exception):
     """The message was handed over and no final reply came: it may have been delivered."""
 
@@ -62,6 +67,21 @@ def _check(code: int, text: bytes, ok: tuple[int, ...], step: str) -> None:
     raise PermanentFailure(f"{step}: {reply}")
 
 
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """AUTH with one mechanism (PLAIN, else LOGIN): a refused password is refused once.
+    (smtplib's ``login`` tries every mechanism in turn, and some servers never answer the second
+    after refusing the first.)"""
+    if not smtp.has_extn("auth"):
+        raise SessionFailure("the server offers no AUTH, but smtp.user is set")
+    offered = smtp.esmtp_features["auth"].upper().split()
+    for mechanism in ("PLAIN", "LOGIN"):
+        if mechanism in offered:
+            smtp.user, smtp.password = user, password
+            smtp.auth(mechanism, getattr(smtp, f"auth_{mechanism.lower()}"))
+            return
+    raise SessionFailure(f"the server offers AUTH {' '.join(offered)}; perfkit speaks PLAIN and LOGIN")
+
+
 class Mailer:
     """An SMTP session for a run of messages."""
 
@@ -72,7 +92,7 @@ class Mailer:
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         if s.user and s.security == "none" and s.host not in LOOPBACK:
-            raise PermanentFailure(f"refusing to send the password for {s.user} to {s.host} "
+            raise SessionFailure(f"refusing to send the password for {s.user} to {s.host} "
                                    "unencrypted: set smtp.security to starttls or ssl")
         if s.security == "ssl":
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout,
@@ -85,11 +105,11 @@ class Mailer:
                 smtp.starttls(context=ssl.create_default_context())
                 smtp.ehlo()
             if s.user:
-                smtp.login(s.user, s.password() or "")
+                _login(smtp, s.user, s.password() or "")
         except smtplib.SMTPAuthenticationError as exc:
             smtp.close()
-            raise PermanentFailure(f"login as {s.user}: {_reply(exc.smtp_code, exc.smtp_error)}"
-                                   ) from None
+            raise SessionFailure(f"login as {s.user} refused: "
+                                 f"{_reply(exc.smtp_code, exc.smtp_error)}") from None
         except BaseException:
             smtp.close()  # no half-open connection left behind
             raise
@@ -117,6 +137,8 @@ class Mailer:
             _check(code, text, (250, 251), f"RCPT TO <{recipient}>")
             code, text = smtp.docmd("DATA")
             _check(code, text, (354,), "DATA")
+        except SessionFailure:
+            raise
         except (TemporaryFailure, PermanentFailure):
             self._reset()
             raise

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from perfkit.batch import run
 from perfkit.data.demo import generate
 from perfkit.delivery.record import DELIVERY
 from perfkit.delivery.runner import deliver
-from perfkit.errors import RequestError, SpecError
+from perfkit.errors import DeliveryError, RequestError, SpecError
 from perfkit.month.publish import publish
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +88,8 @@ class Authenticator:
         from aiosmtpd.smtp import AuthResult
 
         self.inbox.auth.append((auth_data.login.decode(), auth_data.password.decode()))
-        return AuthResult(success=auth_data.password == b"s3cret-pw")
+        # handled=False: aiosmtpd itself answers 535 to a refused password (else it stays silent)
+        return AuthResult(success=auth_data.password == b"s3cret-pw", handled=False)
 
 
 @pytest.fixture
@@ -404,3 +406,20 @@ def test_a_password_never_goes_to_a_remote_server_unencrypted(monkeypatch):
     mailer = Mailer(Smtp(host="mail.example.com", security="none", user="perfkit"))
     with pytest.raises(PermanentFailure, match="unencrypted"):
         mailer.send(EmailMessage(), "perfkit@example.com", "a@example.com", lambda: None)
+
+
+def test_a_refused_login_stops_the_run_and_leaves_the_rest_pending(month, inbox, monkeypatch):
+    monkeypatch.setenv("PERFKIT_SMTP_USER", "perfkit")
+    monkeypatch.setenv("PERFKIT_SMTP_PASSWORD", "wrong")
+    started = time.perf_counter()
+    with pytest.raises(DeliveryError, match=r"login as perfkit refused: 535 .*delivery stopped: 0 sent, "
+                                            r"\d+ left pending for the next run"):
+        _go(month)
+    assert time.perf_counter() - started < 30
+    assert len(inbox.auth) == 1  # one login tried, not one per message (nor one per mechanism)
+    record = json.loads((month["dir"] / "delivery.json").read_text(encoding="utf-8"))
+    statuses = {m["status"] for m in record["messages"]}
+    assert statuses <= {"pending"} and inbox.messages == []
+    monkeypatch.setenv("PERFKIT_SMTP_PASSWORD", "s3cret-pw")  # fixed: the next run sends them all
+    summary = _go(month)
+    assert summary.sent > 1 and summary.failed == 0
