@@ -31,7 +31,7 @@ from perfkit.errors import RequestError
 from perfkit.metrics.entities import COMPANY_ID
 
 HEAD_POSITION = "营业部负责人"
-ROLE_LABELS = {"company": "总部绩效", "branch": "部门绩效", "employee": "员工绩效"}
+ROLE_LABELS = {"company": "总部绩效", "branch": "部门绩效", "employee": "员工绩效", "whatif": "方案对比"}
 RECIPIENT_ROLES = {"company": "总部管理层", "branch": HEAD_POSITION, "employee": "员工"}
 ROLE_FOLDERS = {"company": "", "branch": "branches", "employee": "employees"}
 ENTITY_PARAMETER = {"company": None, "branch": "branch_id", "employee": "employee_id"}

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 from perfkit.batch.execute import ExecOptions, execute_job
+from perfkit.batch.plan import Entity, Job
 from perfkit.batch.runner import plan_jobs, run_paths
 from perfkit.errors import RenderError, RequestError
 from perfkit.files import atomic_path, ensure_writable
@@ -63,7 +64,11 @@ def _render_job(month: str, role: str, out: Path, entity: str | None, paths: dic
             f"unknown {role} id {entity!r} for {month}: not in the store, or not employed that "
             f"month" if role == "employee" else f"unknown {role} id {entity!r}"
         )
-    out = Path(out)
+    return _execute_to(job, Path(out), assets)
+
+
+def _execute_to(job: Job, out: Path, assets: str) -> Path:
+    """Execute ``job`` and write its HTML to ``out`` (RenderError naming the failing cell)."""
     with tempfile.TemporaryDirectory(prefix="perfkit-render-") as tmp:
         result = execute_job(job, ExecOptions(out_dir=tmp, assets=assets))
         executed = Path(tmp) / job.executed
@@ -91,3 +96,41 @@ def _render_job(month: str, role: str, out: Path, entity: str | None, paths: dic
             dst.chmod(0o644)
     log.info("wrote %s (%s, %.1fs)", out, job.title, result["seconds"])
     return out
+
+
+def render_whatif(month: str, base: str | Path, params: str | Path | None, out: str | Path, *,
+                  db: str | Path | None = None, level: str = "employee",
+                  notebooks_dir: str | Path | None = None) -> Path:
+    """The what-if report (``whatif.ipynb``: ``month`` under ``base`` and ``params``, see
+    :mod:`perfkit.month.compare`) as one offline HTML file ``out``, exported like the role reports.
+    The project's ``notebooks/whatif.ipynb``, else the one perfkit was installed with."""
+    import hashlib
+
+    from perfkit.projectfile import installed_defaults
+
+    ensure_writable(Path(out).resolve().parent)
+    params_dir = find_params(params)
+    paths = run_paths(params_dir, db=db, notebooks=notebooks_dir)
+    notebook = paths["notebooks"] / "whatif.ipynb"
+    if not notebook.is_file():
+        notebook = installed_defaults() / "notebooks" / "whatif.ipynb"
+    base_arg = str(base) if str(base).startswith("published") else str(Path(base).resolve())
+    parameters = {"month": month, "base": base_arg, "params": str(params_dir),
+                  "db": str(paths["db"]), "level": level}
+    key = hashlib.sha256(repr(sorted(parameters.items())).encode()).hexdigest()
+    label = f"{_side_name(base)} → {_side_name(params_dir)}"
+    job = Job(month, Entity("whatif", "whatif", label), notebook, parameters, key,
+              "whatif.html", "whatif.ipynb")
+    from perfkit.data.lock import locked_store
+
+    with locked_store(paths["db"], f"perfkit compare {month}", write=False):
+        return _execute_to(job, Path(out), "inline")
+
+
+def _side_name(side: str | Path) -> str:
+    """A version as the report's title names it: ``published v1`` or the folder's name."""
+    text = str(side)
+    if text.startswith("published"):
+        return text.replace(":", " ")
+    path = Path(text).resolve()
+    return path.name if path.name != "parameters" else f"{path.parent.name}/{path.name}"

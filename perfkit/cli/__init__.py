@@ -9,6 +9,7 @@ module                    commands
 :mod:`.reports`           indicators, tasks, tables, scores, levels, pay
 :mod:`.run`               run, render
 :mod:`.month`             snapshot, publish
+:mod:`.compare`           compare
 :mod:`.deliver`           deliver
 :mod:`.check`             check
 :mod:`.project`           init, lab
@@ -23,13 +24,13 @@ import os
 import sys
 from pathlib import Path
 
-from perfkit.cli import check, deliver, month, project, reports, run, store
+from perfkit.cli import check, compare, deliver, month, project, reports, run, store
 from perfkit.cli.common import check_output_first, check_params_first, resolve_month_arg
 from perfkit.errors import OutputError, PerfkitError
 from perfkit.projectfile import load_project
 
 #: The command groups, in the order ``perfkit --help`` lists them.
-GROUPS = (project, store, reports, run, month, deliver, check)
+GROUPS = (project, store, reports, compare, run, month, deliver, check)
 
 
 def build_parser() -> argparse.ArgumentParser:

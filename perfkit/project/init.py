@@ -40,7 +40,7 @@ The firm's own parameters and notebooks for perfkit {version}'s monthly appraisa
 | folder | holds | in git |
 |---|---|---|
 | `parameters/` | indicators, measures, tasks, scorecard, appraisal, levels, pay, import mapping, run matrix | yes |
-| `notebooks/` | the company, branch and employee report notebooks, `explore.ipynb` | yes |
+| `notebooks/` | the company, branch and employee report notebooks, `whatif.ipynb` (方案对比), `explore.ipynb` | yes |
 | `data/` | the DuckDB store (`crm.duckdb`) | no |
 | `output/` | the reports of each month (`output/<month>/index.html`) | no |
 

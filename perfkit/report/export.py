@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
-ROLE_LABELS = {"company": "总部", "branch": "营业部", "employee": "员工"}
+ROLE_LABELS = {"company": "总部", "branch": "营业部", "employee": "员工", "whatif": "总部（方案对比）"}
 
 
 META_LABELS = {

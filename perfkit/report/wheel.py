@@ -30,7 +30,8 @@ from setuptools.command.sdist import sdist
 
 PACKAGE = "@jupyter-widgets/html-manager"
 ROOT = Path(__file__).resolve().parents[2]
-NOTEBOOKS = ("company.ipynb", "branch.ipynb", "employee.ipynb", "explore.ipynb", "weights.ipynb")
+NOTEBOOKS = ("company.ipynb", "branch.ipynb", "employee.ipynb", "explore.ipynb", "weights.ipynb",
+             "whatif.ipynb")
 SDIST_EXTRA = ("package.json", "package-lock.json")
 SDIST_TREES = ("parameters", "notebooks")
 

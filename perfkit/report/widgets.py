@@ -124,7 +124,8 @@ def _format_spec(value: Any, spec: str) -> str:
     integral = spec.endswith("d")
     text = format(int(round(abs(number))) if integral else abs(number), spec)
     zero = format(0 if integral else 0.0, spec)
-    return MINUS + text if number < 0 and text != zero else text
+    # a "+" spec signs the positive values; a negative one gets U+2212 instead, not "−+"
+    return MINUS + text.removeprefix("+") if number < 0 and text != zero else text
 
 
 def _is_number(value: Any) -> bool:

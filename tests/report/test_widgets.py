@@ -35,6 +35,8 @@ EVIL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">{
         (-0.05, "pct", "\u22125%"),
         (-1234.567, ",.1f", "\u22121,234.6"),
         (-7.6, ",d", "\u22128"),
+        (1.5, "+.2f", "+1.50"),  # a signed spec: + for gains, U+2212 (not "−+") for losses
+        (-1.5, "+.2f", "\u22121.50"),
         (0.25, ".0%", "25%"),
         (True, None, "是"),
         (dt.date(2026, 10, 3), None, "2026-10-03"),
