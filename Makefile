@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_batch.py --max-jobs 32
 	$(BIN)/python bench/bench_snapshot.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_compare.py
 
 clean:
 	rm -rf $(VENV) node_modules data output/20*

@@ -7,6 +7,7 @@ The public API, each returning pandas DataFrames (``store`` is a DuckDB path or 
 - :func:`stat_tables` — the statistical tables (查看报表)
 - :func:`scores`, :func:`breakdown` — scorecard: composite, grade, stars; points per indicator
 - :func:`check` — validate the parameters files
+- :func:`compare` — a month under two parameter versions side by side (what-if)
 - :func:`load_catalog`, :func:`load_scorecard` — the parameters as typed models
 - :func:`create_store`, :func:`open_store`, :func:`generate_demo`, :func:`import_paths` — a store
 - :func:`run` — every report of a month (one report: :func:`perfkit.batch.render.render`)
@@ -31,6 +32,7 @@ from perfkit.version import __version__
 _API: dict[str, tuple[str, str]] = {
     "breakdown": ("perfkit.appraisal.scorecard", "breakdown"),
     "check": ("perfkit.project.check", "check"),
+    "compare": ("perfkit.month.compare", "compare"),
     "create_store": ("perfkit.data.store", "create_store"),
     "deliver": ("perfkit.delivery.runner", "deliver"),
     "init_project": ("perfkit.project.init", "init_project"),

@@ -174,20 +174,22 @@ def measure_frame(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Ca
 # ── cache: measure frames keyed by store file state and measure definitions ─────────────────────
 
 _MEMORY: dict[str, pd.DataFrame] = {}
-_MEMORY_MAX = 8
+_MEMORY_MAX = 48  # months (a request is one entry per month)
 
 
 def measures_fingerprint(catalog: Catalog) -> str:
     """Hash of everything measures depend on: settings, measure SQL files and task rules.
 
     Indicator entries are not part of it (they only combine measures), so adding a ratio indicator
-    reuses cached measures while any edit of a measure file, setting or task rule does not.
+    reuses cached measures while any edit of a measure file, setting or task rule does not. Files
+    count by name and content, not by folder: a copy of the parameters (a what-if proposal) shares
+    the measures of the folder it was copied from.
     """
     payload = json.dumps(
         [
             catalog.settings,
-            [(f.path, f.sql) for f in catalog.measure_files],
-            catalog.tasks.model_dump(mode="json") if catalog.tasks else None,
+            [(Path(f.path).name, f.sql) for f in catalog.measure_files],
+            catalog.tasks.model_dump(mode="json", exclude={"path"}) if catalog.tasks else None,
         ],
         sort_keys=True,
         default=str,
@@ -212,43 +214,63 @@ def _store_state(store: StoreLike) -> tuple[Path, str] | None:
 def cached_measure_frame(
     store: StoreLike, con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catalog
 ) -> pd.DataFrame:
-    """:func:`measure_frame`, remembered per (store file state, measures fingerprint, months).
+    """:func:`measure_frame`, remembered per (store file state, measures fingerprint, month).
 
-    Kept in memory (last 8 requests) and, for a store file, as Parquet under
-    ``$PERFKIT_CACHE`` (default ``<store folder>/.perfkit-cache/``) so that the report batch's
-    processes share it. A changed store file (size or mtime) or any edit of settings, measure SQL
-    or task rules gives a new key, so a cache never hides an edit. Set ``PERFKIT_CACHE=off`` to
-    disable the disk cache. A connection passed as ``store`` is never cached.
+    A month's rows do not depend on the other months asked for, so each month is kept on its own
+    and a request computes only the months it lacks (the scorecard's two months, the level
+    review's window and pay's history overlap). Kept in memory (the last requests) and, for a store
+    file, as Parquet under ``$PERFKIT_CACHE`` (default ``<store folder>/.perfkit-cache/``) so that
+    the report batch's processes share it. A changed store file (size or mtime) or any edit of
+    settings, measure SQL or task rules gives a new key, so a cache never hides an edit. Set
+    ``PERFKIT_CACHE=off`` to disable the disk cache. A connection passed as ``store`` is never
+    cached.
     """
     state = _store_state(store)
     if state is None:
         return measure_frame(con, months, catalog)
     path, text = state
-    key = hashlib.sha256(
-        f"{text}|{measures_fingerprint(catalog)}|{','.join(sorted(set(months)))}".encode()
-    ).hexdigest()[:24]
-    if key in _MEMORY:
-        return _MEMORY[key].copy()
+    base = hashlib.sha256(f"{text}|{measures_fingerprint(catalog)}".encode()).hexdigest()[:24]
     folder = os.environ.get("PERFKIT_CACHE", str(path.parent / ".perfkit-cache"))
-    file = None if folder.lower() == "off" else Path(folder) / f"measures-{key}.parquet"
-    frame = None
-    if file is not None and file.exists():
-        try:
-            frame = pd.read_parquet(file)
-            log.info("read cached measures %s", file)
-        except Exception as exc:  # noqa: BLE001 - a broken cache file is recomputed
-            log.warning("ignoring unreadable cache %s: %s", file, exc)
-    if frame is None:
-        frame = measure_frame(con, months, catalog)
-        if file is not None:
+    disk = None if folder.lower() == "off" else Path(folder)
+    parts: dict[str, pd.DataFrame] = {}
+    for month in sorted(set(months)):
+        key = f"{base}-{month}"
+        if key in _MEMORY:
+            parts[month] = _MEMORY[key]
+            continue
+        file = disk / f"measures-{key}.parquet" if disk is not None else None
+        if file is not None and file.exists():
             try:
-                file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = file.with_suffix(f".{os.getpid()}.tmp")
-                frame.to_parquet(tmp, index=False)
-                os.replace(tmp, file)
-            except OSError as exc:
-                log.warning("cannot write measures cache %s: %s", file, exc)
+                parts[month] = _remember(key, pd.read_parquet(file))
+                log.info("read cached measures %s", file)
+            except Exception as exc:  # noqa: BLE001 - a broken cache file is recomputed
+                log.warning("ignoring unreadable cache %s: %s", file, exc)
+    missing = sorted(set(months) - set(parts))
+    if missing:
+        frame = measure_frame(con, missing, catalog)
+        for month, part in frame.groupby("month", sort=False):
+            part = part.reset_index(drop=True)
+            parts[str(month)] = _remember(f"{base}-{month}", part)
+            if disk is not None:
+                _write_cache(disk / f"measures-{base}-{month}.parquet", part)
+        for month in missing:  # a month without employees: an empty frame of the same columns
+            parts.setdefault(month, frame.iloc[0:0])
+    out = pd.concat([parts[m] for m in sorted(parts)], ignore_index=True)
+    return out.sort_values(["employee_id", "month"], kind="stable", ignore_index=True)
+
+
+def _remember(key: str, frame: pd.DataFrame) -> pd.DataFrame:
     if len(_MEMORY) >= _MEMORY_MAX:
         _MEMORY.pop(next(iter(_MEMORY)))
     _MEMORY[key] = frame
-    return frame.copy()
+    return frame
+
+
+def _write_cache(file: Path, frame: pd.DataFrame) -> None:
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(f".{os.getpid()}.tmp")
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, file)
+    except OSError as exc:
+        log.warning("cannot write measures cache %s: %s", file, exc)

@@ -1,8 +1,9 @@
 """Which parameter values differ between two parameters folders, by file and field — the "what
 changed" of a what-if comparison, readable by the analyst who changed it.
 
-YAML files are compared value by value at their leaves: mappings by key, lists whose entries carry
-an ``id`` (indicators, task rules, scorecard indicators) entry by entry, other lists as one value.
+YAML files are compared value by value at their leaves: mappings by key; lists of mappings entry
+by entry, each named by its ``id`` (indicators, task rules), else its ``label`` (grade bands), else
+its ``name``, else its position; other lists as one value.
 Other files (``measures/*.sql``) are compared by content. ``run.yaml``, ``delivery.yaml`` and
 ``import.yaml`` do not change a figure and are left out.
 """
@@ -18,6 +19,7 @@ from perfkit.files import read_yaml
 
 NOT_FIGURES = {"run.yaml", "delivery.yaml", "import.yaml"}
 ABSENT = "（无）"
+_ENTRY_KEYS = ("id", "label", "name")  # what names a list entry, in this order; else its position
 
 
 def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
@@ -25,12 +27,15 @@ def _leaves(node: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(node, dict) and node:
         for key, value in node.items():
             out.update(_leaves(value, f"{prefix}.{key}" if prefix else str(key)))
-    elif (isinstance(node, list) and node and all(isinstance(e, dict) and "id" in e for e in node)):
-        for entry in node:
-            rest = {k: v for k, v in entry.items() if k != "id"}
-            out.update(_leaves(rest, f"{prefix}[{entry['id']}]"))
+    elif isinstance(node, list) and node and all(isinstance(e, dict) for e in node):
+        key = next((k for k in _ENTRY_KEYS if all(k in e for e in node)
+                    and len({str(e[k]) for e in node}) == len(node)), None)
+        for i, entry in enumerate(node):
+            name = entry[key] if key else i
+            rest = {k: v for k, v in entry.items() if k != key}
+            out.update(_leaves(rest, f"{prefix}[{name}]"))
             if not rest:
-                out[f"{prefix}[{entry['id']}]"] = entry["id"]
+                out[f"{prefix}[{name}]"] = name
     else:
         out[prefix] = node
     return out

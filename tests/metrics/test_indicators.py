@@ -307,3 +307,42 @@ def test_months_before_hire_are_missing_not_zero(tiny_store):
     months = dict(leads["history"])
     assert pd.isna(months["2026-08"]) and pd.isna(months["2026-09"]) and months["2026-10"] == 0
     assert rows["prev_value"].isna().all()
+
+
+def test_measures_are_cached_per_month_and_equal_a_frame_of_all_months(tmp_path, params_dir):
+    """A request computes only the months it lacks; the months computed apart equal the months
+    computed together (a month's rows do not depend on the other months asked for)."""
+    from perfkit.data.demo import generate
+    from perfkit.data.store import open_store
+    from perfkit.metrics import measures
+    from perfkit.metrics.catalog import load_catalog
+
+    db = tmp_path / "demo.duckdb"
+    generate(db, branches=2, employees=8, clients=400, months=6, end_month="2026-10")
+    catalog = load_catalog(params_dir)
+    months = ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]
+    computed: list[list[str]] = []
+    real = measures.measure_frame
+
+    def spy(con, wanted, cat):
+        computed.append(sorted(set(wanted)))
+        return real(con, wanted, cat)
+
+    con = open_store(db)
+    try:
+        together = real(con, months, catalog)
+        measures._MEMORY.clear()
+        measures.measure_frame = spy
+        try:
+            measures.cached_measure_frame(db, con, ["2026-09", "2026-10"], catalog)
+            measures.cached_measure_frame(db, con, ["2026-08", "2026-09"], catalog)
+            apart = measures.cached_measure_frame(db, con, months, catalog)
+            measures._MEMORY.clear()  # from the disk cache, in a new process
+            from_disk = measures.cached_measure_frame(db, con, months, catalog)
+        finally:
+            measures.measure_frame = real
+    finally:
+        con.close()
+    assert computed == [["2026-09", "2026-10"], ["2026-08"], ["2026-05", "2026-06", "2026-07"]]
+    pd.testing.assert_frame_equal(apart, together)
+    pd.testing.assert_frame_equal(from_disk, together)
