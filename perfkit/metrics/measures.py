@@ -174,27 +174,7 @@ def measure_frame(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Ca
 # ── cache: measure frames keyed by store file state and measure definitions ─────────────────────
 
 _MEMORY: dict[str, pd.DataFrame] = {}
-_MEMORY_MAX = 48  # months (a request is one entry per month)
-
-
-def measures_fingerprint(catalog: Catalog) -> str:
-    """Hash of everything measures depend on: settings, measure SQL files and task rules.
-
-    Indicator entries are not part of it (they only combine measures), so adding a ratio indicator
-    reuses cached measures while any edit of a measure file, setting or task rule does not. Files
-    count by name and content, not by folder: a copy of the parameters (a what-if proposal) shares
-    the measures of the folder it was copied from.
-    """
-    payload = json.dumps(
-        [
-            catalog.settings,
-            [(Path(f.path).name, f.sql) for f in catalog.measure_files],
-            catalog.tasks.model_dump(mode="json", exclude={"path"}) if catalog.tasks else None,
-        ],
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+_MEMORY_MAX = 512  # (measure file, month) parts: a few KB to a few MB each
 
 
 def _store_state(store: StoreLike) -> tuple[Path, str] | None:
@@ -211,17 +191,29 @@ def _store_state(store: StoreLike) -> tuple[Path, str] | None:
     return path, f"{path}|{st.st_size}|{st.st_mtime_ns}|{wal_state}"
 
 
+def file_fingerprint(mf: MeasureFile, catalog: Catalog) -> str:
+    """What one measure file's rows depend on: its SQL with the settings put in (so an 有效户
+    setting changes only the files that use it), and the task rules when it reads the task list."""
+    sql = render_sql(mf.sql, catalog.settings, file=mf.path)
+    tasks = (catalog.tasks.model_dump(mode="json", exclude={"path"})
+             if catalog.tasks is not None and TASK_LIST in mf.sql else None)
+    payload = json.dumps([Path(mf.path).name, sql, tasks], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+
+
 def cached_measure_frame(
     store: StoreLike, con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catalog
 ) -> pd.DataFrame:
-    """:func:`measure_frame`, remembered per (store file state, measures fingerprint, month).
+    """:func:`measure_frame`, remembered per (store file state, measure file, month).
 
-    A month's rows do not depend on the other months asked for, so each month is kept on its own
-    and a request computes only the months it lacks (the scorecard's two months, the level
-    review's window and pay's history overlap). Kept in memory (the last requests) and, for a store
-    file, as Parquet under ``$PERFKIT_CACHE`` (default ``<store folder>/.perfkit-cache/``) so that
-    the report batch's processes share it. A changed store file (size or mtime) or any edit of
-    settings, measure SQL or task rules gives a new key, so a cache never hides an edit. Set
+    A month's rows do not depend on the other months asked for, nor one file's on another's, so
+    each (file, month) is kept on its own: a request computes only the files and months it lacks —
+    the scorecard's two months, the level review's window and pay's history overlap, and an
+    有效户 change recomputes only the files whose SQL uses the setting (:func:`file_fingerprint`).
+    Kept in memory (the last requests) and, for a store file, as Parquet under
+    ``$PERFKIT_CACHE`` (default ``<store folder>/.perfkit-cache/``) so that the report batch's
+    processes share it. A changed store file (size or mtime) or any edit of a file's SQL, a setting
+    it uses or the task rules it reads gives a new key, so a cache never hides an edit. Set
     ``PERFKIT_CACHE=off`` to disable the disk cache. A connection passed as ``store`` is never
     cached.
     """
@@ -229,34 +221,53 @@ def cached_measure_frame(
     if state is None:
         return measure_frame(con, months, catalog)
     path, text = state
-    base = hashlib.sha256(f"{text}|{measures_fingerprint(catalog)}".encode()).hexdigest()[:24]
     folder = os.environ.get("PERFKIT_CACHE", str(path.parent / ".perfkit-cache"))
     disk = None if folder.lower() == "off" else Path(folder)
-    parts: dict[str, pd.DataFrame] = {}
-    for month in sorted(set(months)):
-        key = f"{base}-{month}"
-        if key in _MEMORY:
-            parts[month] = _MEMORY[key]
-            continue
-        file = disk / f"measures-{key}.parquet" if disk is not None else None
-        if file is not None and file.exists():
-            try:
-                parts[month] = _remember(key, pd.read_parquet(file))
-                log.info("read cached measures %s", file)
-            except Exception as exc:  # noqa: BLE001 - a broken cache file is recomputed
-                log.warning("ignoring unreadable cache %s: %s", file, exc)
-    missing = sorted(set(months) - set(parts))
-    if missing:
-        frame = measure_frame(con, missing, catalog)
-        for month, part in frame.groupby("month", sort=False):
-            part = part.reset_index(drop=True)
-            parts[str(month)] = _remember(f"{base}-{month}", part)
-            if disk is not None:
-                _write_cache(disk / f"measures-{base}-{month}.parquet", part)
-        for month in missing:  # a month without employees: an empty frame of the same columns
-            parts.setdefault(month, frame.iloc[0:0])
-    out = pd.concat([parts[m] for m in sorted(parts)], ignore_index=True)
+    months = sorted(set(months))
+    keys = {mf.path: hashlib.sha256(f"{text}|{file_fingerprint(mf, catalog)}".encode())
+            .hexdigest()[:24] for mf in catalog.measure_files}
+    parts: dict[tuple[str, str], pd.DataFrame] = {}
+    for mf in catalog.measure_files:
+        for month in months:
+            found = _cached(f"{keys[mf.path]}-{month}", disk)
+            if found is not None:
+                parts[(mf.path, month)] = found
+    todo = [mf for mf in catalog.measure_files
+            if any((mf.path, m) not in parts for m in months)]
+    if todo:
+        lacking = sorted({m for mf in todo for m in months if (mf.path, m) not in parts})
+        frame = measure_frame(con, lacking, catalog.model_copy(update={"measure_files": tuple(todo)}))
+        by_month = dict(tuple(frame.groupby("month", sort=False)))
+        for mf in todo:
+            for month in lacking:
+                rows = by_month.get(month, frame.iloc[0:0])
+                part = rows[["employee_id", "month", *mf.measures]].reset_index(drop=True)
+                key = f"{keys[mf.path]}-{month}"
+                parts[(mf.path, month)] = _remember(key, part)
+                if disk is not None:
+                    _write_cache(disk / f"measures-{key}.parquet", part)
+    out: pd.DataFrame | None = None
+    for mf in catalog.measure_files:
+        cols = pd.concat([parts[(mf.path, m)] for m in months], ignore_index=True)
+        out = cols if out is None else out.merge(cols, on=["employee_id", "month"], how="outer")
+    if out is None:  # no measure files: the employees × months frame alone
+        return measure_frame(con, months, catalog)
     return out.sort_values(["employee_id", "month"], kind="stable", ignore_index=True)
+
+
+def _cached(key: str, disk: Path | None) -> pd.DataFrame | None:
+    if key in _MEMORY:
+        return _MEMORY[key]
+    file = disk / f"measures-{key}.parquet" if disk is not None else None
+    if file is None or not file.exists():
+        return None
+    try:
+        frame = pd.read_parquet(file)
+    except Exception as exc:  # noqa: BLE001 - a broken cache file is recomputed
+        log.warning("ignoring unreadable cache %s: %s", file, exc)
+        return None
+    log.debug("read cached measures %s", file)
+    return _remember(key, frame)
 
 
 def _remember(key: str, frame: pd.DataFrame) -> pd.DataFrame:

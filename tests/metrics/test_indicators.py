@@ -309,9 +309,10 @@ def test_months_before_hire_are_missing_not_zero(tiny_store):
     assert rows["prev_value"].isna().all()
 
 
-def test_measures_are_cached_per_month_and_equal_a_frame_of_all_months(tmp_path, params_dir):
-    """A request computes only the months it lacks; the months computed apart equal the months
-    computed together (a month's rows do not depend on the other months asked for)."""
+def test_measures_are_cached_per_file_and_month_and_equal_a_frame_of_all(tmp_path, params_dir):
+    """A request computes only the months and measure files it lacks; parts computed apart equal
+    the frame computed at once (a month's rows do not depend on the other months asked for, nor
+    one file's on another's)."""
     from perfkit.data.demo import generate
     from perfkit.data.store import open_store
     from perfkit.metrics import measures
@@ -326,7 +327,10 @@ def test_measures_are_cached_per_month_and_equal_a_frame_of_all_months(tmp_path,
 
     def spy(con, wanted, cat):
         computed.append(sorted(set(wanted)))
+        files.append(sorted(Path(f.path).name for f in cat.measure_files))
         return real(con, wanted, cat)
+
+    files: list[list[str]] = []
 
     con = open_store(db)
     try:
@@ -346,3 +350,20 @@ def test_measures_are_cached_per_month_and_equal_a_frame_of_all_months(tmp_path,
     assert computed == [["2026-09", "2026-10"], ["2026-08"], ["2026-05", "2026-06", "2026-07"]]
     pd.testing.assert_frame_equal(apart, together)
     pd.testing.assert_frame_equal(from_disk, together)
+    # an 有效户 setting: only the files whose SQL uses it are computed again
+    changed = catalog.model_copy(update={"settings": {**catalog.settings,
+                                                      "effective_min_assets": 50_000}})
+    users = sorted(Path(f.path).name for f in catalog.measure_files if "effective_min_assets" in f.sql)
+    assert users and len(users) < len(catalog.measure_files)
+    computed.clear()
+    files.clear()
+    con = open_store(db)
+    measures.measure_frame = spy
+    try:
+        after = measures.cached_measure_frame(db, con, months, changed)
+        fresh = real(con, months, changed)
+    finally:
+        measures.measure_frame = real
+        con.close()
+    assert files == [users] and computed == [months]
+    pd.testing.assert_frame_equal(after, fresh)
