@@ -25,7 +25,7 @@ from perfkit.appraisal.spec import Scorecard, catalog_info, load_scorecard
 from perfkit.data.store import connect
 from perfkit.data.store import months as store_months
 from perfkit.errors import RequestError
-from perfkit.metrics.entities import COMPANY_ID, check_level
+from perfkit.metrics.entities import COMPANY_ID, check_level, employees_frame, not_employed
 from perfkit.metrics.indicators import indicators
 from perfkit.metrics.months import check_month_format
 
@@ -199,6 +199,11 @@ def scorecard(
         prev = _score_month(con, prev_m, level, sc, params, source) if prev_m else None
         df = _entity_scores(con, month, level, sc, cur)
         prev_df = _entity_scores(con, prev_m, level, sc, prev) if prev is not None else None
+        if level == "employee" and entity is not None and entity not in set(df["parent_id"]) \
+                and entity not in set(df["entity_id"]):
+            gone = not_employed(employees_frame(con), month, entity)
+            if gone is not None:  # the rule of every listing: the same answer here
+                raise RequestError(f"{gone}: not appraised in {month}")
     df["grade"] = grade_of(df["composite"], sc.bands)
     df["grade_code"] = df["grade"].map({b.label: b.code for b in sc.bands})
     df["stars"] = assign_stars(df["composite"], df["peer_group"], sc.stars.shares)

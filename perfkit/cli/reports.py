@@ -28,6 +28,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
     df = tasks(args.db, args.month, level=args.level, entity=args.entity,
                indicator=args.indicator, params=args.params)
+    if df.empty and args.format == "table" and args.out is None:
+        what = f" behind {args.indicator}" if args.indicator else ""
+        print(f"无任务 / no tasks{what} for {args.entity or args.level} in {args.month}")
+        return 0
     write_frames({"tasks": df}, args.format, args.out)
     return 0
 

@@ -47,6 +47,21 @@ def employed(people: pd.DataFrame, month: str, branch: str | None = None) -> set
     return set(people.loc[ok, "employee_id"])
 
 
+def not_employed(people: pd.DataFrame, month: str, employee_id: str) -> str | None:
+    """Why ``employee_id`` is not employed during ``month`` — ``E00012 王芳 left on 2026-09-15,
+    before 2026-10`` or ``… was hired on 2026-11-03, after 2026-10`` — or None when he is (or is
+    unknown: that is the caller's error)."""
+    row = people[people["employee_id"] == employee_id]
+    if row.empty or employee_id in employed(row, month):
+        return None
+    r = row.iloc[0]
+    who = f"{employee_id} {r['employee_name']}"
+    start = pd.Timestamp(f"{month}-01")
+    if pd.notna(r["leave_date"]) and pd.Timestamp(r["leave_date"]) < start:
+        return f"{who} left on {pd.Timestamp(r['leave_date']):%Y-%m-%d}, before {month}"
+    return f"{who} was hired on {pd.Timestamp(r['hire_date']):%Y-%m-%d}, after {month}"
+
+
 def active_employees(con: duckdb.DuckDBPyConnection, month: str) -> pd.DataFrame:
     """The employees employed during ``month``: employee_id, employee_name, branch_id, position,
     level, region, region_class (ordered by id)."""

@@ -27,6 +27,7 @@ from perfkit.metrics.entities import (
     check_level,
     employed,
     employees_frame,
+    not_employed,
 )
 from perfkit.metrics.measures import cached_measure_frame, measure_frame
 from perfkit.metrics.months import check_month, previous_month
@@ -172,7 +173,10 @@ def indicators(
     cur["change"] = cur["value"] - cur["prev_value"]
 
     if level == "employee":
-        cur = cur[cur["entity_id"].isin(_present_employees(people, frame, month, entity))]
+        present = _present_employees(people, frame, month, None)
+        if entity is not None and entity not in present:  # the listing's rule, for one employee too
+            raise RequestError(f"{not_employed(people, month, entity)}: not appraised in {month}")
+        cur = cur[cur["entity_id"].isin(present)]
 
     grp = cur.groupby(["parent_id", "indicator_id"], dropna=False)["value"]
     cur["rank"] = grp.rank(method="min", na_option="bottom")
