@@ -25,6 +25,7 @@ from perfkit.report.sections import (
     points_table,
     ranking,
     ranking_chart,
+    ranking_reference,
     score_line,
     task_table,
 )
@@ -62,10 +63,12 @@ class BranchReport(Report):
             options = []
             for r in rows.itertuples():
                 emp = self.employees[self.employees["indicator_id"] == r.indicator_id]
+                additive = self.catalog.indicator(r.indicator_id).denominator is None
+                ref, ref_label = ranking_reference(emp, additive, r.value, "本营业部", "本营业部人均")
                 options.append((r.name, [
-                    text(f"{r.name}：本营业部员工本月值（升序），虚线为本营业部值", tag="h4"),
+                    text(f"{r.name}：本营业部员工本月值（升序），虚线为{ref_label}值", tag="h4"),
                     table_html(ranking(emp, r.unit, "员工")),
-                    ranking_chart(emp, r.unit, r.name, r.value, "本营业部"),
+                    ranking_chart(emp, r.unit, r.name, ref, ref_label),
                 ]))
             summary = indicator_summary(rows, compare=comp, compare_label="全公司")
             summary = summary.rename(columns={"本月": "本营业部"})

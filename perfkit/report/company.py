@@ -20,6 +20,7 @@ from perfkit.report.sections import (
     indicator_summary,
     ranking,
     ranking_chart,
+    ranking_reference,
     stars,
     trend_chart,
 )
@@ -47,10 +48,12 @@ class CompanyReport(Report):
             options = []
             for r in rows.itertuples():
                 br = self.branches[self.branches["indicator_id"] == r.indicator_id]
+                additive = self.catalog.indicator(r.indicator_id).denominator is None
+                ref, ref_label = ranking_reference(br, additive, r.value, "全公司", "营业部平均")
                 options.append((r.name, [
-                    text(f"{r.name}：各营业部本月值（升序），虚线为全公司值", tag="h4"),
+                    text(f"{r.name}：各营业部本月值（升序），虚线为{ref_label}值", tag="h4"),
                     table_html(ranking(br, r.unit, "营业部")),
-                    ranking_chart(br, r.unit, r.name, r.value, "全公司"),
+                    ranking_chart(br, r.unit, r.name, ref, ref_label),
                 ]))
             pages[label] = [table_html(indicator_summary(rows)),
                             text("点击指标名称查看各营业部情况：", css_class="perfkit-note"),

@@ -102,6 +102,17 @@ def ranking(rows: pd.DataFrame, unit: str, entity_label: str) -> pd.DataFrame:
     })
 
 
+def ranking_reference(rows: pd.DataFrame, additive: bool, total: float, total_label: str,
+                      mean_label: str) -> tuple[float, str]:
+    """The reference line of a ranking: for a ratio the parent's own value (``total``); for an
+    additive indicator (a count or a sum: no denominator) the mean of the ranked entities — the
+    parent's total would sit far right of every bar."""
+    if not additive:
+        return total, total_label
+    values = pd.to_numeric(rows["value"], errors="coerce").dropna()
+    return (float(values.mean()) if len(values) else float("nan")), mean_label
+
+
 def ranking_chart(rows: pd.DataFrame, unit: str, title: str, ref_value: float,
                   ref_label: str) -> Page:
     """Horizontal bars of the entities, ascending top to bottom, with a reference line."""

@@ -96,3 +96,25 @@ def test_a_branch_without_client_managers_gets_notes_not_errors(tmp_path, params
     assert "无适用本办法的员工" in html(b.pay_table())
     c = CompanyReport(MONTH, db=db, params=params)
     assert "本月无参评人员" in html(c.level_summary())
+
+
+def test_ranking_reference_lines_are_means_for_counts_and_the_aggregate_for_ratios(tiny_store,
+                                                                                  params):
+    from perfkit.metrics.indicators import indicators
+
+    emp = indicators(tiny_store, MONTH, "employee", branch="B01", params=params)
+    branch = indicators(tiny_store, MONTH, "branch", entity="B01", params=params).set_index(
+        "indicator_id")
+    text = html(BranchReport(MONTH, db=tiny_store, params=params, branch_id="B01").indicators())
+    # a count (no denominator): the branch total would sit right of every bar; the per-employee mean
+    mean = emp[emp.indicator_id == "service_count"]["value"].mean()
+    assert branch.loc["service_count", "value"] > emp[emp.indicator_id == "service_count"]["value"].max()
+    assert "客户服务次数：本营业部员工本月值（升序），虚线为本营业部人均值" in text
+    from perfkit.formatting import format_number
+    from perfkit.report.sections import DECIMALS
+
+    assert f"本营业部人均 {format_number(mean, DECIMALS.get('次', 2))}</text>" in text, mean
+    # a ratio keeps the branch's own value
+    assert "潜在客户及时跟进率：本营业部员工本月值（升序），虚线为本营业部值" in text
+    company = html(CompanyReport(MONTH, db=tiny_store, params=params).indicators())
+    assert "客户服务次数：各营业部本月值（升序），虚线为营业部平均值" in company
