@@ -41,6 +41,10 @@ class TargetSpec(BaseModel):
     branch: dict[str, float | None] = Field(default_factory=dict)
     company: dict[str, float | None] = Field(default_factory=dict)
     entity: dict[str, dict[str, float | None]] = Field(default_factory=dict)
+    #: monthly flow indicators whose targets are pro-rated by the days an employee was employed in
+    #: a part month (joined or left in it); stocks (assets, clients on the books) and ratios are not
+    prorate: tuple[str, ...] = ("leads_new", "leads_opened", "net_inflow", "commission",
+                                "service_count")
 
 
 def target_problems(t: TargetSpec, indicator_ids: Collection[str] | None,
@@ -68,6 +72,7 @@ def target_problems(t: TargetSpec, indicator_ids: Collection[str] | None,
     problems += unknown("targets.company", t.company)
     for ent, tmap in t.entity.items():
         problems += unknown(f"targets.entity.{ent}", tmap)
+    problems += unknown("targets.prorate", {k: None for k in t.prorate})
     return problems
 
 
@@ -91,6 +96,17 @@ def load_targets(params: str | Path | None = None) -> TargetSpec:
     return t
 
 
+def employed_share(employees: pd.DataFrame, month: str) -> pd.Series:
+    """employee_id → the share of ``month``'s days he was employed (hire_date … leave_date, both
+    days counted): 1.0 for the whole month, 17/31 for a hire on the 15th of a 31-day month."""
+    start = pd.Timestamp(f"{month}-01")
+    end = start + pd.offsets.MonthEnd(0)
+    first = pd.to_datetime(employees["hire_date"]).clip(lower=start)
+    last = pd.to_datetime(employees["leave_date"]).fillna(end).clip(upper=end)
+    days = ((last - first).dt.days + 1).clip(lower=0)
+    return pd.Series((days / end.day).to_numpy(), index=employees["employee_id"].to_numpy())
+
+
 def targets(store: StoreLike, month: str, level: str,
             params: str | Path | None = None) -> pd.DataFrame:
     """Targets for every entity × indicator at ``level`` in ``month``: columns entity_id,
@@ -98,7 +114,9 @@ def targets(store: StoreLike, month: str, level: str,
     left out.
 
     Employees (active in the month): the position's targets (missing ones from
-    ``targets.default_position``, 客户经理), then ``targets.entity.<employee_id>`` overrides.
+    ``targets.default_position``, 客户经理), then ``targets.entity.<employee_id>`` overrides; the
+    targets of the flow indicators in ``targets.prorate`` × the share of the month's days he was
+    employed (:func:`employed_share`: a hire on 10-15 gets 17/31 of October's 15 new leads).
     Branches and the company: ``targets.entity.<id>`` first, then ``targets.branch`` /
     ``targets.company``; otherwise an additive indicator (no denominator) gets the sum of its
     active employees' targets and a ratio indicator the default position's target.
@@ -110,7 +128,9 @@ def targets(store: StoreLike, month: str, level: str,
     is_ratio = {i.id: i.denominator is not None for i in load_catalog(params).indicators}
     with connect(store) as c:
         emps = active_employees(c, month)
+        dates = c.execute("SELECT employee_id, hire_date, leave_date FROM employees").df()
         branches = [r[0] for r in c.execute("SELECT branch_id FROM branches ORDER BY 1").fetchall()]
+    share = employed_share(dates, month)
     default = t.default_position
     ids = list(is_ratio)
 
@@ -122,6 +142,8 @@ def targets(store: StoreLike, month: str, level: str,
             emp_rows.append((e.employee_id, e.branch_id, ind, tm.get(ind)))
     emp_t = pd.DataFrame(emp_rows, columns=["entity_id", "branch_id", "indicator_id", "target"])
     emp_t["target"] = pd.to_numeric(emp_t["target"], errors="coerce")
+    part = emp_t["indicator_id"].isin(t.prorate)
+    emp_t.loc[part, "target"] *= emp_t.loc[part, "entity_id"].map(share).fillna(1.0)
 
     if level == "employee":
         out = emp_t.drop(columns="branch_id")

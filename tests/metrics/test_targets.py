@@ -41,7 +41,13 @@ def test_targets_by_position_override_and_rollup(tiny_con, tmp_path):
     assert b.loc[("B01", "satisfaction"), "target"] == 4.6   # ratio: explicit level target
     c = targets(tiny_con, "2026-10", "company", params)
     c = c.set_index("indicator_id")["target"]
-    assert c["leads_new"] == 20 + 15 + 15 + 15 and c["churn_rate"] == 1
+    # E4, hired on 2026-10-08, was employed 24 of October's 31 days: a flow target pro-rated
+    assert t.loc[("E4", "leads_new"), "target"] == pytest.approx(15 * 24 / 31)
+    assert c["leads_new"] == pytest.approx(20 + 15 + 15 + 15 * 24 / 31) and c["churn_rate"] == 1
+    assert b.loc[("B02", "satisfaction"), "target"] == 4.6  # a rate is never pro-rated
+    raw["targets"]["prorate"] = []
+    whole = targets(tiny_con, "2026-10", "employee", params_with(tmp_path / "off", raw))
+    assert whole.set_index(["entity_id", "indicator_id"]).loc[("E4", "leads_new"), "target"] == 15
     # E4 was hired in October: no target in September
     sep = targets(tiny_con, "2026-09", "employee", params)
     assert "E4" not in set(sep["entity_id"])

@@ -87,8 +87,10 @@ def test_a_target_change_by_hand(store, params_dir, tmp_path):
     c = compare(store, MONTH, params_dir, new)
     base, bd = scorecard(store, MONTH, params=params_dir)
     for e in base.itertuples():
-        v = bd[(bd.entity_id == e.entity_id) & (bd.indicator_id == "leads_new")]["value"].iloc[0]
-        gain = 100 * (min(v / 10, 1.2) - min(v / 15, 1.2)) / 1.2
+        r = bd[(bd.entity_id == e.entity_id) & (bd.indicator_id == "leads_new")].iloc[0]
+        v, t = r["value"], r["target"]  # t: 15, pro-rated for a part month (E4: × 24/31)
+        assert t == pytest.approx(15 * (24 / 31 if e.entity_id == "E4" else 1))
+        gain = 100 * (min(v / (t * 10 / 15), 1.2) - min(v / t, 1.2)) / 1.2
         k = K if pd.notna(e.ability_score) else 1.0
         weight = 0.2 * 30 / scored_weight(bd, e.entity_id)  # family 20 % × 30 of its weights
         expected = k * e.conduct_score / 100 * weight * gain
