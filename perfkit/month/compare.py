@@ -251,9 +251,11 @@ def _frame(fb: Figures, fn: Figures, level: str) -> tuple[pd.DataFrame, list[str
                                                   lb.fillna("—") + " → " + ln.fillna("—"), ""))
         pb = fb.pay.set_index("employee_id") if fb.pay is not None else pd.DataFrame(index=ids)
         pn = fn.pay.set_index("employee_id") if fn.pay is not None else pd.DataFrame(index=ids)
-        for fig in PAY:
+        for fig in PAY:  # not paid under one version: 0 there, so the delta is the whole amount
             part = _numeric(pb.get(fig, pd.Series(dtype=float)).reindex(ids).astype(float),
                             pn.get(fig, pd.Series(dtype=float)).reindex(ids).astype(float))
+            either = part["base"].notna() | part["new"].notna()
+            part["delta"] = (part["new"].fillna(0) - part["base"].fillna(0)).where(either)
             for k in ("base", "new", "delta"):
                 cols[f"{fig}_{k}"] = part[k]
     cols.update(_changed_values(fb, fn, ids))
@@ -337,7 +339,10 @@ def _summaries(comp: Comparison, fb: Figures, fn: Figures) -> None:
         by = f.groupby("parent_id", dropna=False)[cols].sum(min_count=1).reset_index()
         by = by.rename(columns={"parent_id": "branch_id"})
         total = pd.DataFrame([{"branch_id": "公司合计", **f[cols].sum(min_count=1).to_dict()}])
-        comp.pay_by_branch = pd.concat([by, total], ignore_index=True)
+        bill = pd.concat([by, total], ignore_index=True)
+        for p in PAY:  # a total's change is new − base (an employee paid on one side only counts)
+            bill[f"{p}_delta"] = bill[f"{p}_new"].fillna(0) - bill[f"{p}_base"].fillna(0)
+        comp.pay_by_branch = bill
 
 
 __all__ = ["Comparison", "Side", "compare", "components", "figures", "resolve_side"]

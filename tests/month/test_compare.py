@@ -135,14 +135,20 @@ def test_figures_equal_separate_scores_and_pay_runs(store, params_dir, tmp_path)
     new = variant(params_dir, tmp_path, "p", [
         ("scorecard.yaml", "{id: leads_new, weight: 30,", "{id: leads_new, weight: 50,"),
         ("scorecard.yaml", "{id: leads_opened, weight: 30,", "{id: leads_opened, weight: 10,")])
-    c = compare(store, MONTH, params_dir, new).frame.set_index("entity_id")
+    comp = compare(store, MONTH, params_dir, new)
+    c = comp.frame.set_index("entity_id")
+    company = comp.pay_by_branch.set_index("branch_id").loc["公司合计"]
     for side, folder in (("base", params_dir), ("new", new)):
+        assert company[f"total_pay_{side}"] == pytest.approx(
+            pay(store, MONTH, params=folder)["total_pay"].sum())
         s = scorecard(store, MONTH, params=folder)[0].set_index("entity_id")
         for fig in ("composite", "kpi_score", "stars", "rank"):
             assert c[f"{fig}_{side}"].loc[s.index].tolist() == s[fig].astype(float).tolist(), fig
         assert c[f"grade_{side}"].loc[s.index].tolist() == s["grade"].tolist()
         p = pay(store, MONTH, params=folder).set_index("employee_id")
         assert c[f"total_pay_{side}"].loc[p.index].tolist() == p["total_pay"].tolist()
+    bill = comp.pay_by_branch
+    assert (bill.total_pay_delta - (bill.total_pay_new - bill.total_pay_base)).abs().max() < 1e-9
     branch = compare(store, MONTH, params_dir, new, level="branch").frame.set_index("entity_id")
     s = scorecard(store, MONTH, "branch", params=new)[0].set_index("entity_id")
     assert branch["composite_new"].loc[s.index].tolist() == s["composite"].tolist()
