@@ -90,7 +90,7 @@ def ability_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     Relation weights from scorecard.yaml ``ability.relations``, renormalised over those present."""
     spec = load_scorecard(find_params(params)).ability
     with connect(store) as con:
-        return staff(con, month).merge(_weighted(con, month, spec), on="employee_id", how="left")
+        return staff(con, month, params).merge(_weighted(con, month, spec), on="employee_id", how="left")
 
 
 def ability_dimension_frame(store, month: str, params: str | Path | None = None) -> pd.DataFrame:
@@ -98,6 +98,6 @@ def ability_dimension_frame(store, month: str, params: str | Path | None = None)
     relations (see :func:`ability_dimensions`), for the employees employed in ``month``."""
     spec = load_scorecard(find_params(params)).ability
     with connect(store) as con:
-        emps = staff(con, month)
+        emps = staff(con, month, params)
         dims = ability_dimensions(con, month, spec)
     return dims[dims["employee_id"].isin(set(emps["employee_id"]))].reset_index(drop=True)

@@ -226,7 +226,7 @@ def advisor_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
         rets = monthly_returns(con, months)
         market = con.execute("SELECT month, index_return, risk_free_rate FROM market "
                              "WHERE list_contains(?, month)", [months]).df()
-        meta = active_employees(con, month)[["employee_id", "employee_name", "branch_id",
+        meta = active_employees(con, month, params)[["employee_id", "employee_name", "branch_id",
                                               "position", "level"]]
     meta["all"] = "all"
     rets = rets[rets["employee_id"].isin(set(meta["employee_id"]))]

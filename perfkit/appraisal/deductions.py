@@ -73,7 +73,7 @@ def conduct_frame(store, month: str, params: str | Path | None = None) -> pd.Dat
     spec = load_scorecard(params).deductions
     rules = load_pay(params) if (find_params(params) / PAY_FILE).exists() else None
     with connect(store) as con:
-        emps = staff(con, month)
+        emps = staff(con, month, params)
         inc = incident_rows(con, month, spec)
         standard = bonus_standards(con, month, emps, rules)
     cd = _conduct(inc, spec).set_index("employee_id")

@@ -1,6 +1,7 @@
 """职级评定 — the level review of 客户经理 from ``parameters/levels.yaml``.
 
-For a month, every reviewed employee (``positions``, employed on the month's last day) gets:
+For a month, every reviewed employee (``positions``, appraised in the month by the rule of
+:mod:`perfkit.metrics.entities`) gets:
 
 * his **current level** and **months at level** from the store's ``levels`` table (the row covering
   the month's last day; without one, ``employees.level`` since the hire date). Months at level =
@@ -44,9 +45,10 @@ import pandas as pd
 
 from perfkit.appraisal.level_rules import LevelRules, Threshold, load_levels
 from perfkit.appraisal.scorecard import scores
-from perfkit.data.store import connect
+from perfkit.data.store import connect, month_bounds
 from perfkit.errors import RequestError
 from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.entities import appraised_sql, load_appraised
 from perfkit.metrics.measures import cached_measure_frame
 from perfkit.metrics.months import check_month, check_month_format
 
@@ -220,23 +222,24 @@ def _standard(
     return parts, (stock_ok & flow_ok & has)
 
 
-def _reviewed(con, month: str, rules: LevelRules) -> pd.DataFrame:
-    """Reviewed employees employed on the month's last day, with region class and current level."""
-    end = pd.Period(month, freq="M").end_time.date()
+def _reviewed(con, month: str, rules: LevelRules, min_days: int) -> pd.DataFrame:
+    """Reviewed employees — of the positions the review covers, appraised in the month
+    (:mod:`perfkit.metrics.entities`) — with region class and their level on the month's last day
+    (or on the day they left)."""
+    first, end = month_bounds(month)
     df = con.execute(
-        """SELECT e.employee_id, e.employee_name, e.branch_id, b.branch_name, b.region_class,
+        f"""SELECT e.employee_id, e.employee_name, e.branch_id, b.branch_name, b.region_class,
                   e.hire_date, coalesce(l.level, e.level) AS level,
                   coalesce(l.start_date, e.hire_date) AS level_since,
                   l.level IS NOT NULL AS from_history
            FROM employees AS e
            JOIN branches AS b USING (branch_id)
-           LEFT JOIN levels AS l ON l.employee_id = e.employee_id AND l.start_date <= CAST(? AS DATE)
-                AND (l.end_date IS NULL OR l.end_date >= CAST(? AS DATE))
-           WHERE e.hire_date <= CAST(? AS DATE)
-             AND (e.leave_date IS NULL OR e.leave_date >= CAST(? AS DATE))
-             AND list_contains(?::VARCHAR[], e.position)
+           LEFT JOIN levels AS l ON l.employee_id = e.employee_id
+                AND l.start_date <= least($last, coalesce(e.leave_date, $last))
+                AND (l.end_date IS NULL OR l.end_date >= least($last, coalesce(e.leave_date, $last)))
+           WHERE {appraised_sql(min_days)} AND list_contains($positions::VARCHAR[], e.position)
            ORDER BY e.employee_id""",
-        [end, end, end, end, list(rules.positions)],
+        {"first": first, "last": end, "positions": list(rules.positions)},
     ).df()
     dup = df["employee_id"].duplicated()
     if dup.any():
@@ -280,7 +283,7 @@ def level_review(
         have = check_month(con, month)
         first = max(_midx(have[0]), m_idx - span)
         wanted = [m for m in have if first <= _midx(m) <= m_idx]
-        emp = _reviewed(con, month, rules)
+        emp = _reviewed(con, month, rules, load_appraised(params).min_days)
         frame = cached_measure_frame(store if store is not None else con, con, wanted, catalog)
     if entity is not None:
         sel = (emp.index == entity) | (emp["branch_id"] == entity)

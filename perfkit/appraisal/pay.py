@@ -33,6 +33,7 @@ from perfkit.data.schema import LEVELS
 from perfkit.data.store import connect
 from perfkit.errors import RequestError
 from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.entities import appraised_sql, load_appraised
 from perfkit.metrics.measures import cached_measure_frame
 from perfkit.metrics.months import check_month, check_month_format
 
@@ -140,9 +141,9 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path | No
         have = check_month(con, month)
         # enough months to count a negative run exactly (up to a year) and to see the flag's run
         wanted = have[max(0, have.index(month) - (max(k, NEGATIVE_LOOKBACK) - 1)): have.index(month) + 1]
-        # who was employed in which month, and his level on its last day (levels table, else employees)
+        # who was appraised in which month, and his level on its last day (levels table, else employees)
         staff = con.execute(
-            """WITH m AS (SELECT unnest(?::VARCHAR[]) AS month),
+            f"""WITH m AS (SELECT unnest(?::VARCHAR[]) AS month),
                     b AS (SELECT month, CAST(month || '-01' AS DATE) AS first_day,
                                  CAST(last_day(CAST(month || '-01' AS DATE)) AS DATE) AS last_day FROM m)
                SELECT e.employee_id, e.employee_name, e.branch_id, b.month,
@@ -153,7 +154,8 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path | No
                     AND l.start_date <= least(b.last_day, coalesce(e.leave_date, b.last_day))
                     AND (l.end_date IS NULL
                          OR l.end_date >= least(b.last_day, coalesce(e.leave_date, b.last_day)))
-               WHERE e.hire_date <= b.last_day AND (e.leave_date IS NULL OR e.leave_date >= b.first_day)
+               WHERE {appraised_sql(load_appraised(params).min_days, first="b.first_day",
+                                    last="b.last_day")}
                  AND list_contains(?::VARCHAR[], e.position)
                ORDER BY e.employee_id, b.month""",
             [wanted, list(rules.positions)],

@@ -24,9 +24,17 @@ from perfkit.appraisal.scoring import family_scores, kpi_from_points, score_indi
 from perfkit.appraisal.spec import Scorecard, catalog_info, load_scorecard
 from perfkit.data.store import connect
 from perfkit.data.store import months as store_months
-from perfkit.errors import RequestError
-from perfkit.metrics.entities import COMPANY_ID, check_level, employees_frame, not_employed
+from perfkit.errors import RequestError, spec_error
+from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.entities import (
+    COMPANY_ID,
+    NOT_SCORED,
+    check_level,
+    employees_frame,
+    require_appraised,
+)
 from perfkit.metrics.indicators import indicators
+from perfkit.metrics.measures import cached_measure_frame
 from perfkit.metrics.months import check_month_format
 
 log = logging.getLogger(__name__)
@@ -55,7 +63,23 @@ def combine(kpi: pd.Series, ability: pd.Series, conduct: pd.Series, sc: Scorecar
 @dataclass(frozen=True)
 class _Month:
     bd: pd.DataFrame        # score_indicators output + entity meta
-    meta: pd.DataFrame      # entity_id, entity_name, parent_id, peer_group
+    meta: pd.DataFrame      # entity_id, entity_name, parent_id, peer_group, scored
+
+
+def _with_clients(con, month: str, sc: Scorecard, params, source) -> set[str] | None:
+    """Employees with a client in ``month`` (a measure of ``appraised.clients`` not 0); the others
+    are 不参评. None when ``appraised.without_clients`` is ``scored`` (everybody is scored)."""
+    spec = sc.appraised
+    if spec.without_clients == "scored":
+        return None
+    frame = cached_measure_frame(source, con, [month], load_catalog(params))
+    unknown = [m for m in spec.clients if m not in frame.columns]
+    if unknown:
+        raise spec_error(sc._source or "scorecard.yaml", "appraised", "clients",
+                         f"unknown measure {unknown[0]!r}; measures: "
+                         + ", ".join(c for c in frame.columns if c not in ("employee_id", "month")))
+    m = frame[frame["month"] == month]
+    return set(m.loc[(m[list(spec.clients)].fillna(0) != 0).any(axis=1), "employee_id"])
 
 
 def _peer_groups(con, level: str, month: str, sc: Scorecard) -> pd.DataFrame:
@@ -86,8 +110,12 @@ def _score_month(con, month: str, level: str, sc: Scorecard, params, source) -> 
     peers = _peer_groups(con, level, month, sc)
     meta = meta.merge(peers, on="entity_id", how="left")
     meta["peer_group"] = meta["peer_group"].fillna("all")
+    # an employee with no client this month is 不参评: not scored, so not in his peers' percentiles
+    busy = _with_clients(con, month, sc, params, source) if level == "employee" else None
+    meta["scored"] = True if busy is None else meta["entity_id"].isin(busy)
     # indicators() fills `target` from targets() of this module (same params)
-    frame = ind[["entity_id", "indicator_id", "value", "target"]].merge(
+    frame = ind.loc[ind["entity_id"].isin(set(meta.loc[meta["scored"], "entity_id"])),
+                    ["entity_id", "indicator_id", "value", "target"]].merge(
         meta[["entity_id", "peer_group"]], on="entity_id", how="left"
     )
     hib = {k: v["higher_is_better"] for k, v in catalog.items()}
@@ -177,8 +205,12 @@ def scores(
     (0–100, see :func:`combine`; branch and company: = kpi_score), grade (band label), grade_code
     (its code, e.g. A–E), stars (1–5 within the peer group, :func:`assign_stars`), rank (1 = best
     composite within the peer group; ties share the smaller rank), n_peers (entities with a
-    composite in the peer group), prev_composite, change. Stars and ranks are computed over all
-    entities of the level before ``entity`` (an entity id or a parent id) filters the rows.
+    composite in the peer group), prev_composite, change, scored (False: 不参评 — an employee with
+    no client in the month, ``appraised`` in scorecard.yaml: listed with his ability and conduct,
+    but no KPI, composite, stars or rank, grade "不参评", and left out of his peers' percentiles).
+    Stars and ranks are computed over all entities of the level before ``entity`` (an entity id or
+    a parent id) filters the rows; an employee not appraised in the month (before his hire, after
+    he left) is a RequestError saying so.
     """
     return scorecard(store, month, level, entity=entity, params=params)[0]
 
@@ -199,13 +231,12 @@ def scorecard(
         prev = _score_month(con, prev_m, level, sc, params, source) if prev_m else None
         df = _entity_scores(con, month, level, sc, cur)
         prev_df = _entity_scores(con, prev_m, level, sc, prev) if prev is not None else None
-        if level == "employee" and entity is not None and entity not in set(df["parent_id"]) \
-                and entity not in set(df["entity_id"]):
-            gone = not_employed(employees_frame(con), month, entity)
-            if gone is not None:  # the rule of every listing: the same answer here
-                raise RequestError(f"{gone}: not appraised in {month}")
+        if level == "employee" and entity is not None and entity not in set(df["parent_id"]):
+            # the rule of every listing: the same answer here
+            require_appraised(employees_frame(con), month, entity, sc.appraised.min_days)
     df["grade"] = grade_of(df["composite"], sc.bands)
     df["grade_code"] = df["grade"].map({b.label: b.code for b in sc.bands})
+    df.loc[~df["scored"], "grade"] = NOT_SCORED
     df["stars"] = assign_stars(df["composite"], df["peer_group"], sc.stars.shares)
     df["rank"] = (df["composite"].round(6).groupby(df["peer_group"])
                   .rank(method="min", ascending=False).astype("Int64"))

@@ -2,7 +2,8 @@
 
 * the models: families and their scored indicators (weight, scoring method and its parameters),
   the targets (:class:`perfkit.metrics.targets.TargetSpec`), grade bands, forced-distribution stars,
-  the 360 relation weights, the composite mix of KPI and ability, and the 百分制倒扣 deductions;
+  the 360 relation weights, the composite mix of KPI and ability, the 百分制倒扣 deductions, and
+  who is appraised and scored (:class:`perfkit.metrics.entities.AppraisedSpec`);
 * :func:`validate_scorecard` / :func:`scorecard_problems` — every problem, each naming file, entry
   and field (``perfkit check`` lists them all); :func:`load_scorecard` raises the first.
 
@@ -25,6 +26,7 @@ from perfkit.data.schema import RELATIONS
 from perfkit.errors import SpecError, loc_entry, spec_error
 from perfkit.files import read_yaml
 from perfkit.metrics.catalog import load_catalog
+from perfkit.metrics.entities import AppraisedSpec
 from perfkit.metrics.targets import TargetSpec, target_problems
 from perfkit.projectfile import find_params
 
@@ -121,6 +123,7 @@ class Scorecard(_Model):
     ability: AbilitySpec = Field(default_factory=AbilitySpec)
     composite: CompositeSpec = Field(default_factory=CompositeSpec)
     deductions: DeductionSpec = Field(default_factory=DeductionSpec)
+    appraised: AppraisedSpec = Field(default_factory=AppraisedSpec)
 
     _methods: dict[str, _methods.Method] = PrivateAttr(default_factory=dict)
     _source: str = PrivateAttr(default="")

@@ -6,6 +6,7 @@ flags override the file (see :mod:`perfkit.batch.cli`).
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,7 @@ from perfkit.projectfile import find_params
 
 ROLES: tuple[str, ...] = ("company", "branch", "employee")
 RUN_FILE = "run.yaml"
+log = logging.getLogger(__name__)
 
 Role = Literal["company", "branch", "employee"]
 
@@ -38,7 +40,9 @@ class RunConfig(BaseModel):
 
     roles: tuple[Role, ...] = ROLES
     entities: EntitySelection = EntitySelection()
-    include_leavers: bool = False
+    #: no longer read: every employee appraised in the month gets a report (scorecard.yaml
+    #: ``appraised.min_days``); kept so an older run.yaml still loads (a warning says so)
+    include_leavers: bool | None = None
     db: Path | None = None
     out: Path | None = None  # paths relative to the project folder; None: perfkit.yaml's
     notebooks: Path | None = None
@@ -70,7 +74,7 @@ def load_run_config(params: str | os.PathLike | None = None) -> RunConfig:
     if data is None:
         return RunConfig()
     try:
-        return RunConfig.model_validate(data)
+        cfg = RunConfig.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
@@ -80,3 +84,7 @@ def load_run_config(params: str | os.PathLike | None = None) -> RunConfig:
             file=str(path),
             field=field,
         ) from None
+    if cfg.include_leavers is not None:
+        log.warning("%s: include_leavers is no longer read; every employee appraised in the month "
+                    "(scorecard.yaml appraised.min_days) gets a report", path)
+    return cfg

@@ -4,10 +4,9 @@ Entities come from the store:
 
 - **company**: one job, entity id ``company``;
 - **branch**: every branch in ``branches``;
-- **employee**: every employee employed on the month's last day (hired on or before it, and no
-  ``leave_date`` or one after it). Employees who left *during* the month get no report of their own by
-  default (there is nobody to send it to; they still count in their branch's and the company's
-  figures); ``include_leavers: true`` in ``run.yaml`` gives them one.
+- **employee**: every employee appraised in the month — employed on at least
+  ``appraised.min_days`` of its days (scorecard.yaml; :mod:`perfkit.metrics.entities`), the rule of
+  every listing and ranking: a manager who left on the 15th gets his report for the month.
 
 Output paths (relative to ``<out>/<month>/``) are deterministic: ``company.html``,
 ``branches/<branch_id>.html``, ``employees/<employee_id>.html``; executed notebooks under
@@ -16,7 +15,6 @@ Output paths (relative to ``<out>/<month>/``) are deterministic: ``company.html`
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -28,7 +26,7 @@ import duckdb
 from perfkit.batch.config import ROLES
 from perfkit.data.store import month_bounds
 from perfkit.errors import RequestError
-from perfkit.metrics.entities import COMPANY_ID
+from perfkit.metrics.entities import COMPANY_ID, appraised_sql
 
 HEAD_POSITION = "营业部负责人"
 ROLE_LABELS = {"company": "总部绩效", "branch": "部门绩效", "employee": "员工绩效", "whatif": "方案对比"}
@@ -111,18 +109,20 @@ def job_parameters(role: str, month: str, entity_id: str, db: Path, params: Path
 
 
 def entities(
-    con: duckdb.DuckDBPyConnection, month: str, roles: Sequence[str], *, include_leavers: bool = False
+    con: duckdb.DuckDBPyConnection, month: str, roles: Sequence[str], *, min_days: int = 1
 ) -> list[Entity]:
-    """The report subjects of ``month`` for ``roles``, in role order then by id (see module doc)."""
+    """The report subjects of ``month`` for ``roles``, in role order then by id (see module doc);
+    ``min_days``: scorecard.yaml's ``appraised.min_days``. A branch's recipients are its heads
+    still employed after the month (who is there to read it)."""
     first, last = month_bounds(month)
-    employed_since = first if include_leavers else last + dt.timedelta(days=1)
-    active = "e.hire_date <= $last AND (e.leave_date IS NULL OR e.leave_date >= $since)"
-    args = {"last": last, "since": employed_since}
+    active = appraised_sql(min_days)
+    args = {"first": first, "last": last}
     heads: dict[str, list[tuple[str, str]]] = {}
     for eid, name, bid in con.execute(
-        f"SELECT e.employee_id, e.employee_name, e.branch_id FROM employees e "
-        f"WHERE {active} AND e.position = $pos ORDER BY e.employee_id",
-        {**args, "pos": HEAD_POSITION},
+        "SELECT e.employee_id, e.employee_name, e.branch_id FROM employees e WHERE "
+        "e.hire_date <= $last AND (e.leave_date IS NULL OR e.leave_date > $last) "
+        "AND e.position = $pos ORDER BY e.employee_id",
+        {"last": last, "pos": HEAD_POSITION},
     ).fetchall():
         heads.setdefault(bid, []).append((eid, name))
 

@@ -29,6 +29,7 @@ from perfkit.digest import parameter_files, perfkit_fingerprint, sha256_file
 from perfkit.errors import OutputError, RenderError, RequestError
 from perfkit.files import ensure_writable
 from perfkit.metrics.catalog import find_params
+from perfkit.metrics.entities import load_appraised
 
 log = logging.getLogger("perfkit.batch")
 
@@ -216,7 +217,7 @@ def plan_jobs(
         if month not in have:
             span = f"{have[0]} … {have[-1]}" if have else "none"
             raise RequestError(f"month {month} has no data in {db} (months: {span})")
-        found = entities(con, month, roles, include_leavers=cfg.include_leavers)
+        found = entities(con, month, roles, min_days=load_appraised(params).min_days)
         store_sha = store_fingerprint(con, month)
     finally:
         con.close()

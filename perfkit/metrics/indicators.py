@@ -24,10 +24,11 @@ from perfkit.metrics.catalog import Catalog, load_catalog
 from perfkit.metrics.entities import (
     COMPANY_ID,
     COMPANY_NAME,
+    appraised,
     check_level,
-    employed,
     employees_frame,
-    not_employed,
+    load_appraised,
+    require_appraised,
 )
 from perfkit.metrics.measures import cached_measure_frame, measure_frame
 from perfkit.metrics.months import check_month, previous_month
@@ -145,11 +146,13 @@ def indicators(
 
     ``entity`` keeps one entity of the level; ``branch`` keeps the employees (or the branch) of one
     branch. Rank is computed before filtering. Employee level lists employees employed during the
-    month or with any data in it. Raises RequestError for a month outside the data, an unknown level
+    month (:mod:`perfkit.metrics.entities`: employed on at least ``appraised.min_days`` of its
+    days); ``entity`` of an employee who is not says why in one line. Raises RequestError for a month outside the data, an unknown level
     or an unknown entity. Values are in the indicator's unit (万元, %, 户 …).
     """
     check_level(level)
     catalog = load_catalog(params)
+    min_days = load_appraised(params).min_days
     with connect(store) as con:
         available = check_month(con, month)
         people = employees_frame(con)
@@ -162,7 +165,7 @@ def indicators(
         frame = cached_measure_frame(store, con, frame_months, catalog)
         values = indicator_values(con, frame_months, level, catalog, frame=frame)
         if level == "employee":
-            values = _blank_absent(values, people, frame, frame_months)
+            values = _blank_absent(values, people, frame_months, min_days)
         # targets of scorecard.yaml (:mod:`perfkit.metrics.targets`); none without that file
         goals = (targets(con, month, level, params) if (find_params(params) / "scorecard.yaml").exists()
                  else None)
@@ -173,10 +176,9 @@ def indicators(
     cur["change"] = cur["value"] - cur["prev_value"]
 
     if level == "employee":
-        present = _present_employees(people, frame, month, None)
-        if entity is not None and entity not in present:  # the listing's rule, for one employee too
-            raise RequestError(f"{not_employed(people, month, entity)}: not appraised in {month}")
-        cur = cur[cur["entity_id"].isin(present)]
+        if entity is not None:  # the listing's rule, for one employee too
+            require_appraised(people, month, entity, min_days)
+        cur = cur[cur["entity_id"].isin(appraised(people, month, min_days))]
 
     grp = cur.groupby(["parent_id", "indicator_id"], dropna=False)["value"]
     cur["rank"] = grp.rank(method="min", na_option="bottom")
@@ -251,13 +253,12 @@ def _check_filters(
         raise RequestError(f"unknown branch {branch!r}")
 
 
-def _blank_absent(
-    values: pd.DataFrame, people: pd.DataFrame, frame: pd.DataFrame, months: list[str]
-) -> pd.DataFrame:
-    """Employee values of months the employee was not there (before hire, after leaving, no data)
+def _blank_absent(values: pd.DataFrame, people: pd.DataFrame, months: list[str],
+                  min_days: int) -> pd.DataFrame:
+    """Employee values of months the employee was not appraised in (before hire, after leaving)
     become missing: a new hire's last month is "—", not 0."""
     present = pd.concat(
-        [pd.DataFrame({"entity_id": sorted(_present_employees(people, frame, m, None)), "month": m})
+        [pd.DataFrame({"entity_id": sorted(appraised(people, m, min_days)), "month": m})
          for m in months],
         ignore_index=True,
     ).assign(_present=True)
@@ -265,13 +266,3 @@ def _blank_absent(
     absent = out["_present"].isna()
     out.loc[absent, ["numerator", "denominator", "value"]] = np.nan
     return out.drop(columns="_present")
-
-
-def _present_employees(
-    people: pd.DataFrame, frame: pd.DataFrame, month: str, entity: str | None
-) -> set[str]:
-    """Employees employed at some time in ``month``, with any data in it, or asked for by id."""
-    m = frame[frame["month"] == month]
-    measures = m.drop(columns=["employee_id", "month"])
-    active = m.loc[(measures != 0).any(axis=1), "employee_id"]
-    return employed(people, month) | set(active) | ({entity} if entity else set())

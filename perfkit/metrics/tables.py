@@ -18,7 +18,7 @@ import pandas as pd
 from perfkit.data.store import StoreLike, connect
 from perfkit.errors import RequestError, SpecError
 from perfkit.metrics.catalog import Catalog, load_catalog
-from perfkit.metrics.entities import employed, employees_frame
+from perfkit.metrics.entities import appraised, employees_frame, load_appraised
 from perfkit.metrics.indicators import aggregate_measures, ratio
 from perfkit.metrics.measures import cached_measure_frame
 from perfkit.metrics.months import check_month
@@ -132,7 +132,7 @@ def stat_tables(
     )
     rows = aggregate_measures(frame, people, rows_level)
     if rows_level == "employee":
-        rows = _shown_employees(rows, people, month, entity)
+        rows = _shown_employees(rows, people, month, load_appraised(params).min_days)
     total = aggregate_measures(frame, people, "company")
     out = _assemble(catalog, rows_level, rows, names, total)
     log.info("statistical tables %s %s %s: %d rows each", month, level, entity or "", len(rows) + 1)
@@ -148,7 +148,8 @@ def branch_stat_tables(
     gives them. For the month snapshot (:mod:`perfkit.month.frames`)."""
     catalog, people, _, frame = _load(store, month, params, None)
     names = dict(zip(people["employee_id"], people["employee_name"], strict=True))
-    rows = _shown_employees(aggregate_measures(frame, people, "employee"), people, month, None)
+    rows = _shown_employees(aggregate_measures(frame, people, "employee"), people, month,
+                            load_appraised(params).min_days)
     rows = rows[rows["parent_id"].notna()]
     totals = aggregate_measures(frame, people, "branch")
     totals = totals[totals["entity_id"].notna()]
@@ -189,10 +190,10 @@ def _load(
 
 
 def _shown_employees(rows: pd.DataFrame, people: pd.DataFrame, month: str,
-                     branch: str | None) -> pd.DataFrame:
-    """Employee rows with any non-zero figure or employed during the month."""
-    return rows[(rows.drop(columns=["entity_id", "parent_id", "month"]) != 0).any(axis=1)
-                | rows["entity_id"].isin(employed(people, month, branch))]
+                     min_days: int) -> pd.DataFrame:
+    """The rows of the employees appraised in the month (the rule of every listing; the 合计 rows
+    still count every client of the branch)."""
+    return rows[rows["entity_id"].isin(appraised(people, month, min_days))]
 
 
 def _assemble(catalog: Catalog, rows_level: str, rows: pd.DataFrame, names: dict[str, str],

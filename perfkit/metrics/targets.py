@@ -24,7 +24,7 @@ from perfkit.data.store import StoreLike, connect
 from perfkit.errors import SpecError, loc_entry, spec_error
 from perfkit.files import read_yaml
 from perfkit.metrics.catalog import load_catalog
-from perfkit.metrics.entities import COMPANY_ID, active_employees, check_level
+from perfkit.metrics.entities import COMPANY_ID, active_employees, check_level, employed_days
 from perfkit.metrics.months import check_month_format
 from perfkit.projectfile import find_params
 
@@ -97,14 +97,9 @@ def load_targets(params: str | Path | None = None) -> TargetSpec:
 
 
 def employed_share(employees: pd.DataFrame, month: str) -> pd.Series:
-    """employee_id → the share of ``month``'s days he was employed (hire_date … leave_date, both
-    days counted): 1.0 for the whole month, 17/31 for a hire on the 15th of a 31-day month."""
-    start = pd.Timestamp(f"{month}-01")
-    end = start + pd.offsets.MonthEnd(0)
-    first = pd.to_datetime(employees["hire_date"]).clip(lower=start)
-    last = pd.to_datetime(employees["leave_date"]).fillna(end).clip(upper=end)
-    days = ((last - first).dt.days + 1).clip(lower=0)
-    return pd.Series((days / end.day).to_numpy(), index=employees["employee_id"].to_numpy())
+    """employee_id → the share of ``month``'s days he was employed (:func:`employed_days` ÷ the
+    month's days): 1.0 for the whole month, 17/31 for a hire on the 15th of a 31-day month."""
+    return employed_days(employees, month) / pd.Period(month, freq="M").days_in_month
 
 
 def targets(store: StoreLike, month: str, level: str,
@@ -127,7 +122,7 @@ def targets(store: StoreLike, month: str, level: str,
     t = load_targets(params)
     is_ratio = {i.id: i.denominator is not None for i in load_catalog(params).indicators}
     with connect(store) as c:
-        emps = active_employees(c, month)
+        emps = active_employees(c, month, params)
         dates = c.execute("SELECT employee_id, hire_date, leave_date FROM employees").df()
         branches = [r[0] for r in c.execute("SELECT branch_id FROM branches ORDER BY 1").fetchall()]
     share = employed_share(dates, month)

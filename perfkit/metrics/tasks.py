@@ -25,7 +25,7 @@ import pandas as pd
 from perfkit.data.store import StoreLike, connect
 from perfkit.errors import RequestError, SpecError
 from perfkit.metrics.catalog import ALL_TASKS, SqlDate, TaskRules, load_catalog, render_sql
-from perfkit.metrics.entities import employees_frame, not_employed
+from perfkit.metrics.entities import employees_frame, load_appraised, require_appraised
 from perfkit.metrics.months import check_month, create_report_months, drop_temp, window_start
 from perfkit.projectfile import find_params
 
@@ -361,10 +361,9 @@ def tasks(
             )
         finally:
             drop_temp(con)
-        if df.empty and level == "employee" and entity is not None:
-            gone = not_employed(employees_frame(con), month, entity)
-            if gone is not None:
-                raise RequestError(f"{gone}: not appraised in {month}")
+        if level == "employee" and entity is not None:  # the listings' rule, for him too
+            require_appraised(employees_frame(con), month, entity,
+                              load_appraised(params).min_days)
     names = {r.id: r.name for r in rules.rules}
     backs = {rid: [i.id for i in inds] for rid, inds in catalog.indicators_by_rule().items()}
     df = df.assign(

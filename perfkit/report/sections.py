@@ -170,6 +170,8 @@ def task_table(df: pd.DataFrame, *, max_rows: int | None = TASK_ROWS_SHOWN) -> P
 
 
 def score_line(s: Any) -> str:
+    if not getattr(s, "scored", True):
+        return "本月不参评（名下无客户）：不计综合得分、等级、星级与排名"
     change = "" if pd.isna(s.change) else f"，较上月 {format_number(s.change, 1, sign=True)}"
     return (f"综合得分 {format_number(s.composite, 1)}（{s.grade}）{stars(s.stars)}"
             f"　同岗位排名 {s.rank}/{s.n_peers}{change}")
@@ -203,6 +205,8 @@ def why_moved(score: pd.DataFrame, bd: pd.DataFrame) -> Page:
     if score.empty:
         return text("本月无评分", css_class="perfkit-note")
     s = next(score.itertuples())
+    if not getattr(s, "scored", True):
+        return text("本月不参评，无得分变化可比较。", css_class="perfkit-note")
     if pd.isna(s.change):
         return text("上月无评分，无法比较。", css_class="perfkit-note")
     moved = bd.dropna(subset=["attribution"])

@@ -338,6 +338,7 @@ SMALL = {
     "grades": {"scale": "five", "scales": {"five": FIVE}},
     "composite": {"kpi": 70, "ability": 30},
     "deductions": {"floor": 70, "apply": "multiply", "rules": {"C01": {"name": "一般投诉", "points": 5}}},
+    "appraised": {"without_clients": "scored"},  # E4 (no client) scored too, as by hand below
 }
 
 
@@ -384,16 +385,16 @@ def test_breakdown_points_sum_to_kpi_and_attribution_to_its_change(tiny_store):
     s = scores(tiny_store, "2026-10", "employee").set_index("entity_id")
     bd = breakdown(tiny_store, "2026-10", "employee")
     pts = bd.groupby("entity_id")["points"].sum()
-    assert pts.to_dict() == pytest.approx(s["kpi_score"].to_dict())
-    assert bd.groupby("entity_id")["weight"].sum().tolist() == pytest.approx([1.0] * 4)
+    assert pts.to_dict() == pytest.approx(s["kpi_score"].dropna().to_dict())
+    assert bd.groupby("entity_id")["weight"].sum().tolist() == pytest.approx([1.0] * 3)
     assert (bd["points"] - bd["weight"] * bd["score"].fillna(0)).abs().max() < 1e-9
     # attribution: Σ Δpoints = this month's KPI − last month's KPI (recomputed independently)
     sep = breakdown(tiny_store, "2026-09", "employee").groupby("entity_id")["points"].sum()
     for e in ("E1", "E2", "E3"):
         got = bd.loc[bd["entity_id"] == e, "attribution"].sum()
         assert got == pytest.approx(pts[e] - sep[e])
-    # E4 was not employed in September: no attribution
-    assert bd.loc[bd["entity_id"] == "E4", "attribution"].isna().all()
+    # E4 (hired in October, no client) is 不参评: no points to attribute
+    assert "E4" not in set(bd["entity_id"]) and not s.loc["E4", "scored"]
     assert list(bd.columns[:6]) == ["entity_id", "entity_name", "parent_id", "peer_group", "family",
                                     "indicator_id"]
 

@@ -40,13 +40,13 @@ ROOT = Path(__file__).resolve().parents[2]
 STANDINS = ROOT / "tests" / "notebooks" / "batch_roles"
 MONTH = "2026-10"
 ALL_KEYS = {"company/company", "branch/B01", "branch/B02", "employee/E01", "employee/E02",
-            "employee/E04", "employee/E05"}
+            "employee/E03", "employee/E04", "employee/E05"}
 TEST_ENV = ("PERFKIT_TEST_POISON", "PERFKIT_TEST_DIE_ONCE", "PERFKIT_TEST_DIE_IDS",
             "PERFKIT_TEST_SLEEP")
 
 
 def make_store(path: Path) -> Path:
-    """2 branches; E03 left during the month, E06 joins next month (neither gets a report)."""
+    """2 branches; E03 left during the month (appraised: his report), E06 joins next month (none)."""
     con = create_store(path, overwrite=True)
     con.execute("INSERT INTO branches VALUES ('B01','上海淮海路营业部','华东','上海','一类'),"
                 "('B02','深圳福田营业部','华南','深圳','二类')")
@@ -147,15 +147,15 @@ def test_entities_follow_the_employment_rule(world):
     con = open_store(world["db"])
     try:
         found = entities(con, MONTH, ("company", "branch", "employee"))
-        with_leavers = entities(con, MONTH, ("employee",), include_leavers=True)
+        strict = entities(con, MONTH, ("employee",), min_days=16)
         september = entities(con, "2026-09", ("employee",))
     finally:
         con.close()
     assert [f"{e.role}/{e.entity_id}" for e in found] == [
         "company/company", "branch/B01", "branch/B02",
-        "employee/E01", "employee/E02", "employee/E04", "employee/E05"]
-    # E03 left on 2026-10-15: own report only with include_leavers; E06 is hired in November
-    assert [e.entity_id for e in with_leavers] == ["E01", "E02", "E03", "E04", "E05"]
+        "employee/E01", "employee/E02", "employee/E03", "employee/E04", "employee/E05"]
+    # E03 left on 2026-10-15: appraised (15 days), unless the month needs 16; E06 is hired in November
+    assert [e.entity_id for e in strict] == ["E01", "E02", "E04", "E05"]
     assert "E03" in [e.entity_id for e in september]
     b01 = next(e for e in found if e.entity_id == "B01")
     assert b01.recipients == (("E01", "张伟"),)
@@ -263,11 +263,12 @@ def test_cli_registers_every_flag_with_help():
 
 def test_full_batch_manifest_matches_files_on_disk(full, world):
     s, month_dir = full["summary"], full["dir"]
-    assert (s.ok, s.failed, s.skipped, s.exit_code) == (7, 0, 0, 0)
+    assert (s.ok, s.failed, s.skipped, s.exit_code) == (8, 0, 0, 0)
     m = manifest(month_dir)
     assert m["month"] == MONTH and set(m["jobs"]) == ALL_KEYS
     expected_html = {"company.html", "branches/B01.html", "branches/B02.html", "employees/E01.html",
-                     "employees/E02.html", "employees/E04.html", "employees/E05.html"}
+                     "employees/E02.html", "employees/E03.html", "employees/E04.html",
+                     "employees/E05.html"}
     assert html_files(month_dir) == expected_html
     assert {r["output"]["path"] for r in m["jobs"].values()} == expected_html
     for key, r in m["jobs"].items():
@@ -290,7 +291,7 @@ def test_full_batch_manifest_matches_files_on_disk(full, world):
     assert (month_dir / "notebooks/employees/E02.ipynb").exists()
     assert temp_files(month_dir) == []
     index = (month_dir / "index.html").read_text(encoding="utf-8")
-    assert "成功 7" in index and "失败 0" in index
+    assert "成功 8" in index and "失败 0" in index
     for f in expected_html:
         assert f"href='{f}'" in index
     assert index.index("上海淮海路营业部（B01）") < index.index("王芳（E02）") < index.index("深圳福田营业部")
@@ -311,6 +312,7 @@ def test_distribution_lists_each_file_once_with_its_recipient(full):
         "branches/B02.html": ("营业部负责人", "E04", "刘洋", "B02"),
         "employees/E01.html": ("员工", "E01", "张伟", "B01"),
         "employees/E02.html": ("员工", "E02", "王芳", "B01"),
+        "employees/E03.html": ("员工", "E03", "李娜", "B01"),
         "employees/E04.html": ("员工", "E04", "刘洋", "B02"),
         "employees/E05.html": ("员工", "E05", "陈静", "B02"),
     }
@@ -321,7 +323,7 @@ def test_unchanged_rerun_skips_everything(full, world, tmp_path):
     month_dir = out / MONTH
     before = {f: (month_dir / f).stat().st_mtime_ns for f in html_files(month_dir)}
     s = batch(world, out)
-    assert (s.ok, s.failed, s.skipped) == (0, 0, 7)
+    assert (s.ok, s.failed, s.skipped) == (0, 0, 8)
     assert {f: (month_dir / f).stat().st_mtime_ns for f in html_files(month_dir)} == before
     assert {r["status"] for r in manifest(month_dir)["jobs"].values()} == {"skipped"}
     # a missing file is redone, --force redoes all
@@ -350,7 +352,7 @@ def test_changed_inputs_rerun_what_they_affect(full, world, tmp_path):
     # the run matrix does not shape reports: nothing reruns
     (params / "run.yaml").write_text("retries: 1\n", encoding="utf-8")
     s, _ = again()
-    assert (s.ok, s.skipped) == (0, 7)
+    assert (s.ok, s.skipped) == (0, 8)
     # the employee view changed: only employee reports rerun
     nb = json.loads((notebooks / "employee.ipynb").read_text(encoding="utf-8"))
     nb["cells"].append({"cell_type": "markdown", "id": "added", "metadata": {}, "source": "说明"})

@@ -45,8 +45,10 @@ def probe_world(tmp_path_factory):
     base = tmp_path_factory.mktemp("engine")
     params = base / "parameters"
     params.mkdir()
+    # the employees the recycling below reasons about (E03, who left mid-month, is left out)
     (params / "run.yaml").write_text(
-        "retries: 1\ncell_timeout: 3\nrecycle_after: 4\n", encoding="utf-8")
+        "retries: 1\ncell_timeout: 3\nrecycle_after: 4\n"
+        "entities: {employee: [E01, E02, E04, E05]}\n", encoding="utf-8")
     notebooks = base / "notebooks"
     notebooks.mkdir()
     for role in ("company", "branch", "employee"):

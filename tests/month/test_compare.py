@@ -40,6 +40,14 @@ def variant(params_dir: Path, tmp_path: Path, name: str, edits: list[tuple[str, 
     return folder
 
 
+@pytest.fixture
+def params_dir(params_dir, tmp_path) -> Path:
+    """The project's parameters with every appraised employee scored: the tiny store's E4 (a
+    part-month hire without clients, 不参评 by default) is in the hand computations."""
+    return variant(params_dir, tmp_path, "all-scored", [
+        ("scorecard.yaml", "without_clients: not_scored", "without_clients: scored")])
+
+
 def row(c, entity: str) -> pd.Series:
     return c.frame.set_index("entity_id").loc[entity]
 
