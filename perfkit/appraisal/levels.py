@@ -48,7 +48,12 @@ from perfkit.appraisal.scorecard import scores
 from perfkit.data.store import connect, month_bounds
 from perfkit.errors import RequestError
 from perfkit.metrics.catalog import load_catalog
-from perfkit.metrics.entities import appraised_sql, load_appraised
+from perfkit.metrics.entities import (
+    appraised_sql,
+    employees_frame,
+    load_appraised,
+    require_appraised,
+)
 from perfkit.metrics.measures import cached_measure_frame
 from perfkit.metrics.months import check_month, check_month_format
 
@@ -283,7 +288,10 @@ def level_review(
         have = check_month(con, month)
         first = max(_midx(have[0]), m_idx - span)
         wanted = [m for m in have if first <= _midx(m) <= m_idx]
-        emp = _reviewed(con, month, rules, load_appraised(params).min_days)
+        min_days = load_appraised(params).min_days
+        emp = _reviewed(con, month, rules, min_days)
+        if entity is not None and entity not in emp.index:  # the listings' rule, for him too
+            require_appraised(employees_frame(con), month, entity, min_days)
         frame = cached_measure_frame(store if store is not None else con, con, wanted, catalog)
     if entity is not None:
         sel = (emp.index == entity) | (emp["branch_id"] == entity)

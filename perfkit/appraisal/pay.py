@@ -33,7 +33,12 @@ from perfkit.data.schema import LEVELS
 from perfkit.data.store import connect
 from perfkit.errors import RequestError
 from perfkit.metrics.catalog import load_catalog
-from perfkit.metrics.entities import appraised_sql, load_appraised
+from perfkit.metrics.entities import (
+    appraised_sql,
+    employees_frame,
+    load_appraised,
+    require_appraised,
+)
 from perfkit.metrics.measures import cached_measure_frame
 from perfkit.metrics.months import check_month, check_month_format
 
@@ -137,6 +142,7 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path | No
     catalog = load_catalog(params)
     sc = load_scorecard(params)
     k = rules.commission_share.demotion_after_negative_months
+    min_days = load_appraised(params).min_days
     with connect(store) as con:
         have = check_month(con, month)
         # enough months to count a negative run exactly (up to a year) and to see the flag's run
@@ -154,12 +160,14 @@ def pay(store, month: str, *, entity: str | None = None, params: str | Path | No
                     AND l.start_date <= least(b.last_day, coalesce(e.leave_date, b.last_day))
                     AND (l.end_date IS NULL
                          OR l.end_date >= least(b.last_day, coalesce(e.leave_date, b.last_day)))
-               WHERE {appraised_sql(load_appraised(params).min_days, first="b.first_day",
-                                    last="b.last_day")}
+               WHERE {appraised_sql(min_days, first="b.first_day", last="b.last_day")}
                  AND list_contains(?::VARCHAR[], e.position)
                ORDER BY e.employee_id, b.month""",
             [wanted, list(rules.positions)],
         ).df()
+        if entity is not None and entity not in set(staff.loc[staff["month"] == month,
+                                                              "employee_id"]):
+            require_appraised(employees_frame(con), month, entity, min_days)  # the listings' rule
         frame = cached_measure_frame(store if store is not None else con, con, wanted, catalog)
         conduct = conduct_scores(con, month, sc.deductions).set_index("employee_id")
     staff = staff[staff["level"].isin(LEVELS)]

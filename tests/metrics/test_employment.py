@@ -36,20 +36,41 @@ def store(tmp_path_factory):
     ("E6", "E6 钱新 was hired on 2026-11-03, after 2026-10: not appraised in 2026-10"),
 ])
 def test_a_leaver_and_a_future_hire_get_the_same_answer_everywhere(store, params_dir, entity, said):
-    listed = set(indicators(store, MONTH, "employee", params=params_dir)["entity_id"])
-    assert entity not in listed and "E7" in listed
-    assert entity not in set(scores(store, MONTH, params=params_dir)["entity_id"])
+    from perfkit.appraisal.levels import level_review
+    from perfkit.appraisal.pay import pay
+    from perfkit.batch.plan import entities
+    from perfkit.metrics.tables import stat_tables
+
+    listings = {
+        "indicators": set(indicators(store, MONTH, "employee", params=params_dir)["entity_id"]),
+        "scores": set(scores(store, MONTH, params=params_dir)["entity_id"]),
+        "levels": set(level_review(store, MONTH, params=params_dir)[0]["employee_id"]),
+        "pay": set(pay(store, MONTH, params=params_dir)["employee_id"]),
+    }
+    con = open_store(store)
+    try:
+        listings["batch plan"] = {e.entity_id for e in entities(con, MONTH, ("employee",))}
+    finally:
+        con.close()
+    for what, ids in listings.items():
+        assert entity not in ids and "E7" in ids, what
+    table = next(iter(stat_tables(store, MONTH, "branch", entity="B01", params=params_dir).values()))
+    assert not table.astype(str).isin(["赵离", "钱新"]).any().any()
     for query in (lambda: indicators(store, MONTH, "employee", entity=entity, params=params_dir),
                   lambda: scores(store, MONTH, entity=entity, params=params_dir),
-                  lambda: tasks(store, MONTH, level="employee", entity=entity, params=params_dir)):
-        with pytest.raises(RequestError, match="^" + said):
+                  lambda: tasks(store, MONTH, level="employee", entity=entity, params=params_dir),
+                  lambda: level_review(store, MONTH, entity=entity, params=params_dir),
+                  lambda: pay(store, MONTH, entity=entity, params=params_dir)):
+        with pytest.raises(RequestError) as exc:
             query()
+        assert str(exc.value) == said
 
 
 def test_the_cli_says_so_in_one_line(store, params_dir, capsys):
-    for cmd in ("indicators", "tasks", "scores"):
+    for cmd in ("indicators", "tasks", "scores", "levels", "pay"):
+        level = ["--level", "employee"] if cmd in ("indicators", "tasks", "scores") else []
         assert main([cmd, "--db", str(store), "--params", str(params_dir), "--month", MONTH,
-                     "--level", "employee", "--entity", "E5"]) == RequestError.exit_code
+                     *level, "--entity", "E5"]) == RequestError.exit_code
         err = capsys.readouterr().err.strip().splitlines()
         assert err == ["perfkit: error: E5 赵离 left on 2026-09-15, before 2026-10: not appraised "
                        "in 2026-10"], (cmd, err)
