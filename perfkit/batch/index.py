@@ -106,8 +106,9 @@ def render_index(month: str, jobs: Mapping[str, dict[str, Any]],
     scores = scores or {}
     sent = sent or {}
     recs = sorted(jobs.values(), key=record_order)
-    ok = [r for r in recs if r.get("status") in DONE]
+    ok = [r for r in recs if r.get("status") in DONE and r.get("output")]
     failed = [r for r in recs if r.get("status") == "failed"]
+    none = [r for r in recs if r.get("reason") and not r.get("output")]  # no report, on purpose
     has_scores = bool(scores.get("branch") or scores.get("employee"))
     head = "<th>综合得分</th><th>等级</th>" if has_scores else ""
     head += "<th>已发送</th>" if sent else ""
@@ -120,6 +121,8 @@ def render_index(month: str, jobs: Mapping[str, dict[str, Any]],
         label = f"{r.get('entity_name')}（{r.get('entity_id')}）"
         if r.get("status") in DONE and r.get("output"):
             return f"<a href='{_e(r['output']['path'])}'>{_e(label)}</a>"
+        if r.get("reason"):
+            return f"<span>{_e(r['reason'])}</span>"
         return f"<span class='failed'>{_e(label)} — 生成失败</span>"
 
     out = [
@@ -127,7 +130,7 @@ def render_index(month: str, jobs: Mapping[str, dict[str, Any]],
         f"<title>{_e(month)} 绩效报表索引</title><style>{CSS}</style></head><body>",
         f"<h1>{_e(month)} 绩效报表索引</h1>",
         f"<p class='counts'><span>成功 {len(ok)}</span><span class='failed'>失败 {len(failed)}</span>"
-        f"<span>合计 {len(recs)}</span></p>",
+        + (f"<span>未生成 {len(none)}</span>" if none else "") + f"<span>合计 {len(recs)}</span></p>",
     ]
     company = [r for r in recs if r.get("role") == "company"]
     if company:

@@ -11,7 +11,9 @@ File format (``format: 1``)::
 A record: ``key, role, entity_id, entity_name, branch_id, branch_name, recipients, notebook,
 parameters, fingerprint {sha256, notebook, parameters_files, store, perfkit_version}, status
 (ok | failed | skipped), error {stage, cell_index, exception, message} | null, attempts, started_at,
-finished_at, seconds, output {path, bytes, sha256} | null, executed_notebook, worker``.
+finished_at, seconds, output {path, bytes, sha256} | null, executed_notebook, worker``. An entity
+that gets no report (one a published version does not hold) has status ``skipped``, ``output``
+null and a ``reason``.
 """
 
 from __future__ import annotations
@@ -88,6 +90,19 @@ class Manifest:
             log.warning("removed %d report(s) of entities no longer in the store: %s",
                         len(dropped), ", ".join(dropped))
         return dropped
+
+    def exclude(self, key: str, reason: str) -> None:
+        """Record ``key`` (``role/id``) as getting no report this month, for ``reason`` (an entity
+        a published version does not hold), and delete a file an earlier run made of it."""
+        rec = self.jobs.get(key) or {}
+        for rel in ((rec.get("output") or {}).get("path"), rec.get("executed_notebook")):
+            if rel:
+                (self.month_dir / rel).unlink(missing_ok=True)
+        role, entity_id = key.split("/", 1)
+        self.jobs[key] = {"key": key, "role": role, "entity_id": entity_id,
+                          "entity_name": rec.get("entity_name"), "branch_id": rec.get("branch_id"),
+                          "branch_name": rec.get("branch_name"), "status": "skipped",
+                          "reason": reason, "output": None, "error": None}
 
     def stale_reason(self, job: Job) -> str | None:
         """Why ``job`` must run: ``new``, ``failed``, ``changed`` (fingerprint) or ``missing``

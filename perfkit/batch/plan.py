@@ -148,17 +148,47 @@ def entities(
     return out
 
 
+def published_only(found: Sequence[Entity], published: dict[str, dict[str, tuple[str, str]]],
+                   label: str) -> tuple[list[Entity], dict[str, str]]:
+    """A published month's report subjects: those of ``published``
+    (:func:`perfkit.month.published.published_entities`) — as the store lists them now, or as
+    the version has them when the store no longer does — and, for each entity the store has now
+    but the version does not, the reason it gets no report (``role/id`` → reason)."""
+    keep, why = [], {}
+    seen = set()
+    for e in found:
+        if e.role == "company" or e.entity_id in published.get(e.role, {}):
+            keep.append(e)
+            seen.add((e.role, e.entity_id))
+        else:
+            why[f"{e.role}/{e.entity_id}"] = (
+                f"{e.name}（{e.entity_id}）不在{label}中（发布后新增），不生成报告 / not in the "
+                f"published version: added after publication")
+    roles = {e.role for e in found}
+    for role in ("branch", "employee"):
+        for eid, (name, bid) in published.get(role, {}).items():
+            if role in roles and (role, eid) not in seen:
+                keep.append(Entity(role, eid, name, bid or eid, None,
+                                   ((eid, name),) if role == "employee" else ()))
+    order = {r: i for i, r in enumerate(ROLES)}
+    keep.sort(key=lambda e: (order[e.role], e.branch_id or "", e.entity_id) if e.role == "employee"
+              else (order[e.role], "", e.entity_id))
+    return keep, why
+
+
 def select(
     found: Iterable[Entity],
     *,
     only: Iterable[str] | None = None,
     branch_ids: Iterable[str] | str = "all",
     employee_ids: Iterable[str] | str = "all",
+    without_report: Iterable[str] = (),
 ) -> list[Entity]:
     """Filter entities by the run matrix (``branch_ids`` / ``employee_ids``, ``"all"`` or ids) and by
     ``only`` (entity ids of any role; ``company`` selects the company report).
 
-    Raises :class:`RequestError` for an id in ``only`` that matches no planned entity.
+    Raises :class:`RequestError` for an id in ``only`` that matches no planned entity nor one of
+    ``without_report`` (entities known to get no report, with their reason in the manifest).
     """
     found = list(found)
     keep = []
@@ -169,7 +199,7 @@ def select(
     if only is None:
         return keep
     only = [x.strip() for x in only if x.strip()]
-    unknown = sorted(set(only) - {e.entity_id for e in keep})
+    unknown = sorted(set(only) - {e.entity_id for e in keep} - set(without_report))
     if unknown:
         raise RequestError(
             f"--only names ids with no report to render this month: {', '.join(unknown)} "

@@ -59,6 +59,8 @@ def _render_job(month: str, role: str, out: Path, entity: str | None, paths: dic
                              notebooks_dir=paths["notebooks"])
     key = f"{role}/{entity or COMPANY_ID}"
     job = next((j for j in jobs if j.key == key), None)
+    if key in shared["excluded"]:
+        raise RequestError(shared["excluded"][key])
     if job is None:
         raise RequestError(
             f"unknown {role} id {entity!r} for {month}: not in the store, or not employed that "

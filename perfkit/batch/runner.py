@@ -22,7 +22,7 @@ from perfkit.batch.executors import get_executor
 from perfkit.batch.fingerprint import job_fingerprint
 from perfkit.batch.index import load_scores, write_outputs
 from perfkit.batch.manifest import Manifest, job_record
-from perfkit.batch.plan import Job, entities, job_parameters, output_paths, select
+from perfkit.batch.plan import Job, entities, job_parameters, output_paths, published_only, select
 from perfkit.batch.progress import Progress, fmt_seconds
 from perfkit.data.store import store_fingerprint
 from perfkit.digest import parameter_files, perfkit_fingerprint, sha256_file
@@ -200,47 +200,65 @@ def plan_jobs(
     notebooks_dir: Path = Path("notebooks"),
 ) -> tuple[list[Job], dict[str, Any]]:
     """The jobs of ``month`` and what they share: fingerprint parts (``store``, ``parameters_files``,
-    ``perfkit_version``, ``notebooks``) and ``existing``, the keys of every entity the store has for
-    the month before ``only`` and the run matrix select.
+    ``perfkit_version``, ``notebooks``), ``existing``, the keys of every entity the month has
+    before ``only`` and the run matrix select, and ``excluded`` (key → reason): entities the store
+    has now but a published month's version does not (added after publication).
+
+    A published month is planned from its latest version (:mod:`perfkit.month.frozen`): its
+    entities, and the parameters files and role notebooks it was published with, whatever the
+    current files say (run.yaml still says what to render).
 
     Raises :class:`RequestError` for a month without data or an unknown id, :class:`RenderError`
     for a missing role notebook."""
     from perfkit.data.store import months, open_store
+    from perfkit.month.frozen import month_notebook, month_params
+    from perfkit.month.published import latest, published_entities
 
     cfg = load_run_config(params)
     bad = [r for r in roles if r not in ROLES]
     if bad:
         raise RequestError(f"unknown role {bad[0]!r}; known: {', '.join(ROLES)}")
+    shown = month_params(db, month, params)  # what the reports are made with
     con = open_store(db)
     try:
         have = months(con)
         if month not in have:
             span = f"{have[0]} … {have[-1]}" if have else "none"
             raise RequestError(f"month {month} has no data in {db} (months: {span})")
-        found = entities(con, month, roles, min_days=load_appraised(params).min_days)
+        found = entities(con, month, roles, min_days=load_appraised(shown).min_days)
         store_sha = store_fingerprint(con, month)
     finally:
         con.close()
+    excluded: dict[str, str] = {}
+    pub = latest(db, month)
+    if pub is not None:
+        found, excluded = published_only(found, published_entities(db, pub),
+                                         f"已发布的 {month} v{pub.version} ")
     chosen = select(found, only=only, branch_ids=cfg.entities.branch,
-                    employee_ids=cfg.entities.employee)
-    shared = {"store": store_sha, "parameters_files": parameter_files(params),
+                    employee_ids=cfg.entities.employee,
+                    without_report=[k.split("/", 1)[1] for k in excluded])
+    shared = {"store": store_sha, "parameters_files": parameter_files(shown),
               "perfkit_version": perfkit_fingerprint()}
     nb_sha: dict[str, str] = {}
+    notebook = {r: month_notebook(db, month, r, notebooks_dir / f"{r}.ipynb").resolve()
+                for r in {e.role for e in chosen}}
     jobs = []
     for e in chosen:
-        nb = (notebooks_dir / f"{e.role}.ipynb").resolve()
+        nb = notebook[e.role]
         if e.role not in nb_sha:
             if not nb.exists():
                 raise RenderError(f"role notebook not found: {nb}", file=str(nb))
             nb_sha[e.role] = sha256_file(nb)
-        parameters = job_parameters(e.role, month, e.entity_id, db, params)
+        parameters = job_parameters(e.role, month, e.entity_id, db, shown)
         fp = job_fingerprint(notebook_sha=nb_sha[e.role], params_files=shared["parameters_files"],
                              store_sha=store_sha, version=shared["perfkit_version"],
                              parameters=parameters)
         html, executed = output_paths(e.role, e.entity_id)
         jobs.append(Job(month, e, nb, parameters, fp, html, executed))
     shared["notebooks"] = nb_sha
-    shared["existing"] = {f"{e.role}/{e.entity_id}" for e in found}
+    shared["existing"] = {f"{e.role}/{e.entity_id}" for e in found} | set(excluded)
+    shared["excluded"] = {k: v for k, v in excluded.items() if k.split("/")[0] in roles}
+    shared["params"] = shown
     return jobs, shared
 
 
@@ -302,9 +320,14 @@ def _run(
         _clean_temps(month_dir)
         manifest = Manifest.load(month_dir, month)
         manifest.drop_obsolete(roles, shared["existing"])
+        for key, reason in shared["excluded"].items():
+            manifest.exclude(key, reason)
         manifest.meta.update({"perfkit_version": shared["perfkit_version"],
                               "store": str(db.resolve()), "store_fingerprint": shared["store"]})
-        todo, skipped = [], 0
+        todo, skipped = [], len(shared["excluded"])
+        if skipped:
+            log.info("%s: %d entit%s of the store not in the published version, no report (the "
+                     "reason is in the manifest)", month, skipped, "y" if skipped == 1 else "ies")
         for job in jobs:
             reason = "forced" if force else manifest.stale_reason(job)
             if reason is None:
@@ -322,7 +345,7 @@ def _run(
             check_kernel()
         takers = {j.notebook for j in todo if _takes_snapshot(j.notebook)}
         if takers and (snapshot or (snapshot is None and len(todo) > 1)):
-            todo = _with_snapshot(todo, takers, db, month, params, shared["store"])
+            todo = _with_snapshot(todo, takers, db, month, shared["params"], shared["store"])
         bar = Progress(len(todo), progress)
         counts = {"ok": 0, "failed": 0}
         failed: list[str] = []
@@ -361,7 +384,7 @@ def _run(
             except OSError as exc:
                 log.error("could not write %s: %s", manifest.path, exc.strerror or exc)
             _clean_temps(month_dir)
-        scores = load_scores(db, month, params) if not interrupted else {}
+        scores = load_scores(db, month, shared["params"]) if not interrupted else {}
         try:
             index, _ = write_outputs(month_dir, month, manifest.jobs, scores)
         except OSError as exc:

@@ -40,7 +40,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         raise SpecError("perfkit publish: --reason goes with --revise (the first publication "
                         "needs no reason)")
     pub = publish(args.db, args.month, args.params, by=args.by, revise=args.revise,
-                  reason=args.reason, wait=args.wait)
+                  reason=args.reason, notebooks=args.notebooks, wait=args.wait)
     print(f"published {pub.month} v{pub.version} ({pub.published_at:%Y-%m-%d %H:%M} by "
           f"{pub.published_by}): {pub.frames} frames, {pub.changes} changed figures")
     return 0
@@ -66,9 +66,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "publish", help="freeze a month's results in the store (published version; --revise)",
         description="Compute every figure the reports of a month show and freeze it in the store "
-        "as a published version with who, when and the input fingerprint. Later reports of the "
-        "month show the latest version, whatever the data or parameters say now. A published "
-        "month is only published again with --revise --reason; every version is kept.")
+        "as a published version with who, when and the input fingerprint, and the parameters "
+        "files and role notebooks it is rendered with. Later reports of the month show the latest "
+        "version, text and figures, whatever the data, parameters or notebooks say now. A "
+        "published month is only published again with --revise --reason; every version is kept.")
     add_db(p)
     p.add_argument("--month", type=month, help=MONTH_HELP)
     add_params(p)
@@ -76,6 +77,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--revise", action="store_true",
                    help="publish a new version of an already published month (needs --reason)")
     p.add_argument("--reason", default=None, help="why the revision changes the figures")
+    p.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
+                   help="folder of the role notebooks the version keeps and is rendered with "
+                   "(default: the project's notebooks/)")
     p.add_argument("--list", action="store_true",
                    help="list the published versions (of --month, or of every month)")
     add_wait(p)

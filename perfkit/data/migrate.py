@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 
 from perfkit.data.lock import writes_store
-from perfkit.data.schema import SCHEMA_VERSION
+from perfkit.data.schema import PUBLICATION_TABLES, SCHEMA_VERSION
 from perfkit.data.store import META_TABLE
 from perfkit.errors import SchemaVersionError, StoreError
 
@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 #: version n → the statements that make a version-n store a version n + 1 store.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     3: ("ALTER TABLE employees ADD COLUMN IF NOT EXISTS email VARCHAR",),
+    # versions published before keep no files: their reports use the current ones (a warning says so)
+    4: (next(t for t in PUBLICATION_TABLES if t.name == "publication_files").ddl(),),
 }
 
 

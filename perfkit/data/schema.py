@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 4  # 4: employees.email (perfkit upgrade-store migrates a version-3 store)
+SCHEMA_VERSION = 5  # 4: employees.email; 5: publication_files (perfkit upgrade-store migrates 3 → 5)
 
 MONTH_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 
@@ -363,6 +363,20 @@ PUBLICATION_TABLES: tuple[Table, ...] = (
             _req("data", "BLOB", "the rows as a Parquet file"),
         ),
         key=("month", "version", "frame", "part"),
+    ),
+    Table(
+        "publication_files",
+        "已发布版本的参数与报表模板 — the parameters files that shape the reports and the role "
+        "notebooks a published version was computed and rendered with, byte for byte: every later "
+        "report, batch, index, comparison and delivery of the version uses them.",
+        (
+            _req("month", "VARCHAR", "月份 YYYY-MM", pattern=MONTH_PATTERN),
+            _req("version", "INTEGER", "版本号", min=1),
+            _req("path", "VARCHAR", "parameters/<file> or notebooks/<role>.ipynb"),
+            _req("sha256", "VARCHAR", "sha256 of the content"),
+            _req("content", "BLOB", "the file's bytes"),
+        ),
+        key=("month", "version", "path"),
     ),
     Table(
         "publication_changes",

@@ -110,7 +110,7 @@ def _changed(db: Path, month: str, since: int, version: int) -> frozenset[tuple[
     out: set[tuple[str, str]] = set()
     for number in range(since + 1, version + 1):
         df = changes(db, month, number)
-        if len(df):
+        if df["employee_id"].isna().any():  # the company report shows the branch-level changes
             out.add(("company", "company"))
         out |= {("branch", b) for b in df["branch_id"].dropna()}
         out |= {("employee", e) for e in df["employee_id"].dropna()}

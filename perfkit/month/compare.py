@@ -28,6 +28,7 @@ import pandas as pd
 from perfkit.data.store import StoreLike, connect, default_db, resolve_month
 from perfkit.errors import RequestError
 from perfkit.metrics.catalog import find_params
+from perfkit.month import frozen
 from perfkit.month.paramdiff import param_differences
 from perfkit.month.published import PublishedSnapshot, latest, version
 
@@ -120,7 +121,9 @@ def resolve_side(store: StoreLike, month: str, spec: str | Path) -> Side:
         if pub is None:
             raise RequestError(f"{month} is not published: compare a parameters folder, or "
                                f"`perfkit publish --month {month}` first")
-        folder = Path(pub.params) if pub.params and Path(pub.params).is_dir() else None
+        kept = frozen.folder(store, pub)  # the parameters it was published with
+        folder = (kept / frozen.PARAMETERS if kept is not None
+                  else Path(pub.params) if pub.params and Path(pub.params).is_dir() else None)
         return Side(f"published v{pub.version}", folder, pub)
     folder = find_params(Path(text))
     _validate(folder)

@@ -47,10 +47,12 @@ from perfkit.errors import RequestError, SpecError
 from perfkit.formatting import fmt_value, format_number
 from perfkit.metrics.catalog import find_params
 from perfkit.metrics.months import check_month
+from perfkit.month import frozen
 from perfkit.month.build import fingerprint
 from perfkit.month.frames import produce
 from perfkit.month.published import _COLUMNS, Publication, PublishedSnapshot, _rows
 from perfkit.month.snapshot import FORMAT, MANIFEST, Snapshot
+from perfkit.projectfile import find_project
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +197,16 @@ def diff(old: Snapshot, new: Snapshot) -> pd.DataFrame:
 
 
 def changes(store: StoreLike | None, month: str, number: int, *, branch: str | None = None,
-            employee: str | None = None) -> pd.DataFrame:
-    """The stored changes of version ``number`` against the previous one (:data:`CHANGE_COLUMNS`),
+            employee: str | None = None, above_employees: bool = False) -> pd.DataFrame:
+    """The stored changes of version ``number`` against the previous one (:data:`CHANGE_COLUMNS`):
     only the rows of ``employee`` (his own) or of ``branch`` (the branch's and its employees')
-    when given; everything otherwise."""
+    when given, only the company's and the branches' rows with ``above_employees`` (what
+    headquarters sees); everything otherwise."""
     sql = (f"SELECT {', '.join(CHANGE_COLUMNS)} FROM publication_changes "
            "WHERE month = ? AND version = ?")
     args: list[Any] = [month, number]
+    if above_employees:
+        sql += " AND employee_id IS NULL"
     if employee is not None:
         sql += " AND employee_id = ?"
         args.append(employee)
@@ -243,6 +248,18 @@ def _write(con: Any, pub: Publication, folder: Path, frames: dict[str, Any],
             con.unregister("_perfkit_changes")
 
 
+def _notebooks(params: Path, notebooks: str | Path | None) -> Path | None:
+    """The role notebooks a publication keeps: ``notebooks``, else the project's (when
+    ``params`` is its parameters folder), else ``notebooks/`` beside ``params``, else none."""
+    if notebooks is not None:
+        return Path(notebooks)
+    project = find_project()
+    if project is not None and project.parameters.resolve() == params:
+        return project.notebooks
+    sibling = params.parent / "notebooks"
+    return sibling if sibling.is_dir() else None
+
+
 @writes_store("perfkit publish {month}", "store")
 def publish(
     store: StoreLike | None,
@@ -252,6 +269,7 @@ def publish(
     by: str | None = None,
     revise: bool = False,
     reason: str | None = None,
+    notebooks: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Publication:
     """Freeze ``month``'s computed results in the store as its next version and return it.
@@ -260,7 +278,12 @@ def publish(
     the new version is computed from the current data and parameters, and its changes against
     the previous version are stored with it. Errors (SpecError for the arguments, RequestError
     for the state of the month) leave the store unchanged; so does any failure while writing
-    (one transaction)."""
+    (one transaction).
+
+    The version keeps, with its figures, the parameters files that shape the reports and the
+    role notebooks of ``notebooks`` (default: the project's, else ``notebooks/`` beside the
+    parameters folder): later reports of the version are rendered with them
+    (:mod:`perfkit.month.frozen`)."""
     say = progress or log.info
     reason = (reason or "").strip() or None
     if revise and reason is None:
@@ -287,6 +310,7 @@ def publish(
                            f"(publish it first without --revise)")
     number = have[-1].version + 1 if have else 1
     fp = fingerprint(store, month, params, data_sha)
+    kept = frozen.collect(params, _notebooks(params, notebooks))
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix=f"perfkit-publish-{month}-") as tmp:
         folder = Path(tmp)
@@ -313,6 +337,7 @@ def publish(
                     raise RequestError(f"the store's data for {month} changed while publishing; "
                                        "nothing was written, try again")
                 _write(con, pub, folder, frames, changed)
+                frozen.write(con, pub, kept)
                 con.execute("COMMIT")
             except BaseException:
                 con.execute("ROLLBACK")

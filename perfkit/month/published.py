@@ -130,3 +130,15 @@ def write_frames(store: StoreLike, pub: Publication, folder: Path) -> dict[str, 
         info = frames.setdefault(frame, {"scope": [c for c in scope.split(",") if c], "parts": []})
         info["parts"].append({"title": title, "file": file, "rows": n})
     return frames
+
+
+def published_entities(store: StoreLike, pub: Publication) -> dict[str, dict[str, tuple[str, str]]]:
+    """``{"branch": {id: (name, "")}, "employee": {id: (name, branch id)}}``: the branches and
+    the appraised employees version ``pub`` holds figures of (its indicator frames)."""
+    snap = PublishedSnapshot(store, pub)
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for level, parent in (("branch", None), ("employee", "parent_id")):
+        df = snap.read(f"indicators.{level}").drop_duplicates("entity_id")
+        out[level] = {str(r.entity_id): (str(r.entity_name), str(getattr(r, parent)) if parent else "")
+                      for r in df.itertuples()}
+    return out

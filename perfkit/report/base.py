@@ -7,8 +7,8 @@ pre-computed and switched in the browser (:func:`perfkit.report.widgets.drilldow
 HTML needs no kernel.
 
 Scoping is a security rule and lives in the report classes: a report only loads what its role may
-see. The company report knows branches, never employees — except in the change list of a revised
-published month, which shows headquarters every changed figure; a branch report knows its own
+see. The company report knows branches, never employees (also in the change list of a revised
+published month: the company's and the branches' figures only); a branch report knows its own
 employees and the company aggregate; an employee report knows only that employee and his clients,
 masked.
 """
@@ -17,12 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from perfkit.data.store import StoreLike, default_db
 from perfkit.errors import RequestError
 from perfkit.metrics.catalog import Catalog, find_params, load_catalog
+from perfkit.month.frozen import month_params
 from perfkit.month.sources import source
 from perfkit.report.sections import indicator_notes, publication_note, task_notes
 from perfkit.report.widgets import Page
@@ -41,6 +43,8 @@ class Report:
 
     month: str
     db: StoreLike | None = None
+    #: the parameters folder; for a published month the one it was published with
+    #: (:mod:`perfkit.month.frozen`), whatever is given
     params: str | Path | None = None
     #: a month snapshot folder (:mod:`perfkit.month.sources`) to read this report's slice from; None:
     #: ``$PERFKIT_SNAPSHOT`` when set, else everything is computed from the store
@@ -50,7 +54,8 @@ class Report:
     def __post_init__(self) -> None:
         if self.db is None:
             self.db = default_db()
-        self.params = find_params(self.params)
+        # a published month: the parameters it was published with, whatever the files say now
+        self.params = month_params(self.db, self.month, find_params(self.params))
         self.catalog = load_catalog(self.params)
         self.data = source(self.db, self.month, self.params, self.snapshot)
 
@@ -63,9 +68,10 @@ class Report:
         the rows this report's reader may see."""
         return publication_note(self.db, self.month, self.data.publication, **self._reader())
 
-    def _reader(self) -> dict[str, str]:
-        """Whose rows of the published changes this report may show (company: all)."""
-        return {}
+    def _reader(self) -> dict[str, Any]:
+        """Whose rows of the published changes this report may show (company: the company's and
+        the branches', never an employee's)."""
+        return {"above_employees": True}
 
     def task_notes(self) -> Page:
         return task_notes(self.catalog)

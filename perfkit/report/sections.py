@@ -230,10 +230,10 @@ CHANGES_SHOWN = 200
 
 
 def publication_note(db: StoreLike, month: str, pub: Any, *, branch: str | None = None,
-                     employee: str | None = None) -> Page:
+                     employee: str | None = None, above_employees: bool = False) -> Page:
     """Which version a report shows. Unpublished: a note that the figures are computed from the
     current data. A revision: its reason and the changed figures (entity, figure, old, new) of
-    ``employee`` / ``branch`` (everything when neither is given)."""
+    ``employee`` / ``branch``, or of the company and the branches (``above_employees``)."""
     if pub is None:
         return text(f"{month} 尚未发布：以下为按当前数据计算的结果，发布前可能变化。",
                     css_class="perfkit-note")
@@ -243,7 +243,8 @@ def publication_note(db: StoreLike, month: str, pub: Any, *, branch: str | None 
                           css_class="perfkit-note"))
         return as_widget(parts)
     parts.append(text(f"修订原因：{pub.reason}", css_class="perfkit-note"))
-    ch = changes(db, month, pub.version, branch=branch, employee=employee)
+    ch = changes(db, month, pub.version, branch=branch, employee=employee,
+                 above_employees=above_employees)
     prev = f"v{pub.version - 1}"
     if ch.empty:
         parts.append(text(f"与 {prev} 相比，本报告范围内的数据没有变化。", css_class="perfkit-note"))

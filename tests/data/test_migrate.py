@@ -66,3 +66,21 @@ def test_a_failed_upgrade_leaves_the_store_as_it_was(tmp_path, monkeypatch):
         assert "email" not in cols
     finally:
         con.close()
+
+
+def test_a_version_4_store_gets_the_publication_files_table(tmp_path):
+    path = tmp_path / "v4.duckdb"
+    create_store(path).close()
+    con = duckdb.connect(str(path))
+    con.execute("DROP TABLE publication_files")
+    con.execute(f"UPDATE {META_TABLE} SET value = '4' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(SchemaVersionError, match="perfkit upgrade-store"):
+        open_store(path)
+    assert upgrade_store(path).line().endswith(f"schema version 4 → {SCHEMA_VERSION}; backup "
+                                               f"{tmp_path / 'v4.duckdb.schema4.bak'}")
+    con = open_store(path)
+    try:
+        assert con.execute("SELECT count(*) FROM publication_files").fetchone() == (0,)
+    finally:
+        con.close()

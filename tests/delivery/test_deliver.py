@@ -335,6 +335,7 @@ def test_run_publish_deliver_in_the_monthly_order(month, inbox):
     deliver renders the published version first and sends it to everyone (the preview too)."""
     con = duckdb.connect(str(month["db"]))
     con.execute("DELETE FROM publication_changes; DELETE FROM publication_frames; "
+                "DELETE FROM publication_files; "
                 "DELETE FROM publications")
     con.close()
     assert run(MONTH, workers=2, db=month["db"], out=month["out"], params=month["params"],

@@ -181,8 +181,13 @@ def test_reports_show_the_version_and_only_their_readers_changes(published: dict
     assert "（B02）" in b02 and "（E3）" in b02
     assert not any(f"（{x}）" in b02 for x in ("E1", "E2", "B01", "company"))
 
+    # headquarters: the company's and the branches' changes, never an employee row
     company = _change_rows(published["revised"]["company"].publication())
-    assert all(f"（{x}）" in company for x in ("company", "B01", "B02", "E1", "E3"))
+    assert all(f"（{x}）" in company for x in ("company", "B01", "B02"))
+    assert not any(f"（{x}）" in company for x in ("E1", "E2", "E3", "E4"))
+    above = changes(db, MONTH, 2, above_employees=True)
+    assert f"与 v1 相比的变化 {len(above)} 项" in company and above["employee_id"].isna().all()
+    assert len(changes(db, MONTH, 2)) > len(above)  # there are employee changes, left out
 
 
 def test_unpublished_month_says_so(published: dict[str, Any], params_dir: Path) -> None:
