@@ -234,6 +234,10 @@ def plan_jobs(
     if pub is not None:
         found, excluded = published_only(found, published_entities(db, pub),
                                          f"已发布的 {month} v{pub.version} ")
+        then, now_ = (v.split("+")[0] for v in (pub.perfkit_version or "", perfkit_fingerprint()))
+        if then and then != now_:
+            log.warning("%s v%d was published with perfkit %s; rendering it with perfkit %s",
+                        month, pub.version, then, now_)
     chosen = select(found, only=only, branch_ids=cfg.entities.branch,
                     employee_ids=cfg.entities.employee,
                     without_report=[k.split("/", 1)[1] for k in excluded])
