@@ -121,9 +121,14 @@ def folder(store: StoreLike | None, pub: Publication) -> Path | None:
 def month_params(store: StoreLike | None, month: str, params: str | os.PathLike) -> Path:
     """The parameters folder a report of ``month`` uses: the one its latest published version
     was published with, else ``params``."""
-    pub = latest(store, month)
+    return params_of(store, latest(store, month), params)
+
+
+def params_of(store: StoreLike | None, pub: Publication | None, params: str | os.PathLike) -> Path:
+    """:func:`month_params` for the latest version ``pub`` already read (None: unpublished)."""
     if pub is None:
         return Path(params)
+    month = pub.month
     kept = folder(store, pub)
     if kept is None or not (kept / PARAMETERS).is_dir():
         log.warning("published %s v%d kept no parameters files (published before perfkit kept "

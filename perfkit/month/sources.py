@@ -208,16 +208,20 @@ class SnapshotSource:
         return self.snap.read(frame, **where)
 
 
-def source(db: StoreLike, month: str, params: str | Path,
-           snapshot: str | Path | None = None) -> DirectSource | SnapshotSource:
+_READ = object()  # source(): look the month's latest publication up in the store
+
+
+def source(db: StoreLike, month: str, params: str | Path, snapshot: str | Path | None = None,
+           publication: Any = _READ) -> DirectSource | SnapshotSource:
     """Where a report gets its data. A published month (:mod:`perfkit.month.published`) is read from its
     latest published version: from the snapshot ``snapshot`` (else ``$PERFKIT_SNAPSHOT``) when
     that holds this version, else from the store's publication tables. An unpublished month is
     read from the snapshot when one is given, else computed from the store. The snapshot must be
-    of ``month`` and built from the same parameters folder (RequestError otherwise)."""
+    of ``month`` and built from the same parameters folder (RequestError otherwise).
+    ``publication``: the month's latest version when the caller has read it (None: unpublished)."""
     direct = DirectSource(db, month, params)
     path = snapshot if snapshot not in (None, "") else os.environ.get(ENV) or None
-    pub = latest(db, month)
+    pub = latest(db, month) if publication is _READ else publication
     snap = Snapshot(path) if path is not None else None
     if snap is not None and snap.month != month:
         raise RequestError(f"snapshot {snap.path} is of month {snap.month}, not {month}")

@@ -24,7 +24,8 @@ import pandas as pd
 from perfkit.data.store import StoreLike, default_db
 from perfkit.errors import RequestError
 from perfkit.metrics.catalog import Catalog, find_params, load_catalog
-from perfkit.month.frozen import month_params
+from perfkit.month.frozen import params_of
+from perfkit.month.published import latest
 from perfkit.month.sources import source
 from perfkit.report.sections import indicator_notes, publication_note, task_notes
 from perfkit.report.widgets import Page
@@ -55,9 +56,10 @@ class Report:
         if self.db is None:
             self.db = default_db()
         # a published month: the parameters it was published with, whatever the files say now
-        self.params = month_params(self.db, self.month, find_params(self.params))
+        pub = latest(self.db, self.month)
+        self.params = params_of(self.db, pub, find_params(self.params))
         self.catalog = load_catalog(self.params)
-        self.data = source(self.db, self.month, self.params, self.snapshot)
+        self.data = source(self.db, self.month, self.params, self.snapshot, publication=pub)
 
     def indicator_notes(self) -> Page:
         return indicator_notes(self.catalog)
