@@ -1,6 +1,6 @@
 """绩效工资与奖金 — pay tied to the appraisal results, from ``parameters/pay.yaml``.
 
-Per employee (``positions``, employed during the month) and month, each figure with its inputs and
+Per employee (``positions``, appraised in the month) and month, each figure with its inputs and
 a formula in Chinese a manager can check by hand:
 
 * **绩效工资** = tier amount of his level × the month's composite score %

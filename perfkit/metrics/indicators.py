@@ -145,10 +145,11 @@ def indicators(
     n_in_parent, history (list of (month, value) for the last ``history`` months up to ``month``).
 
     ``entity`` keeps one entity of the level; ``branch`` keeps the employees (or the branch) of one
-    branch. Rank is computed before filtering. Employee level lists employees employed during the
+    branch. Rank is computed before filtering. Employee level lists the employees appraised in the
     month (:mod:`perfkit.metrics.entities`: employed on at least ``appraised.min_days`` of its
-    days); ``entity`` of an employee who is not says why in one line. Raises RequestError for a month outside the data, an unknown level
-    or an unknown entity. Values are in the indicator's unit (万元, %, 户 …).
+    days); ``entity`` of an employee who is not says why in one line. Raises RequestError for a
+    month outside the data, an unknown level or an unknown entity. Values are in the indicator's
+    unit (万元, %, 户 …).
     """
     check_level(level)
     catalog = load_catalog(params)
