@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 
 from perfkit.data.demo import reference as D
 from perfkit.data.demo.base import (
+    MANAGER,
     NO_DAY,
     _Calendar,
     _cat,
@@ -56,7 +57,7 @@ class _Clients:
 def _clients(rng: np.random.Generator, n: int, s: _Staff, p: _Params, cal: _Calendar,
              ret: np.ndarray) -> _Clients:
     T = len(cal.labels)
-    n_old = int(round(n * 0.55)) if p.book_w.sum() > 0 else 0
+    n_old = int(round(n * 0.36)) if p.book_w.sum() > 0 else 0
     n_new = n - n_old
     # Accounts opened before the window, spread over the books of the employees.
     owner_old = rng.choice(s.n, size=n_old, p=p.book_w / p.book_w.sum()) if n_old else np.zeros(0, np.int64)
@@ -69,7 +70,7 @@ def _clients(rng: np.random.Generator, n: int, s: _Staff, p: _Params, cal: _Cale
     lo = np.maximum(cal.start[None, :], s.hire[:, None])
     hi = np.minimum(cal.end[None, :], s.leave[:, None])
     frac = np.clip((hi - lo + 1) / days[None, :], 0.0, 1.0)
-    w = p.lead_w[:, None] * frac * np.exp(4.0 * ret)[None, :]
+    w = p.lead_w[:, None] * frac * np.exp(2.0 * ret)[None, :]
     if w.sum() <= 0:
         w = np.ones_like(w) * (frac > 0)
     cell = rng.choice(s.n * T, size=n_new, p=(w / w.sum()).ravel())
@@ -122,12 +123,19 @@ def _simulate(rng: np.random.Generator, c: _Clients, s: _Staff, p: _Params, cal:
     af = p.asset_f[owner0]
     beta = np.clip(rng.normal(1.0, 0.28, k), 0.15, 1.9)
     kind = rng.random(k)
+    kind = np.where(c.open_m >= 0, 0.15 + 0.85 * kind, kind)  # new clients open an account to trade
     p_trade = np.where(kind < 0.35, 0.004, np.where(kind < 0.75, rng.beta(1.2, 12.0, k), rng.beta(3.0, 4.0, k)))
-    turn = rng.lognormal(np.log(0.055), 0.5, k)
+    turn = rng.lognormal(np.log(0.15), 0.5, k)
     rate = np.clip(0.00025 * np.exp(rng.normal(0, 0.3, k)), 0.0001, 0.0008)
     min5 = rng.random(k) < 0.4
-    a_ref = np.where(c.open_m < 0, rng.lognormal(np.log(6.5e4), 1.55, k) * af,
-                     rng.lognormal(np.log(3.0e4), 1.4, k) * af)
+    # a new client's wealth depends less on who serves him than an old book's does
+    a_ref = np.where(c.open_m < 0, rng.lognormal(np.log(4.0e4), 1.3, k) * af,
+                     rng.lognormal(np.log(4.5e4), 1.0, k) * np.sqrt(af))
+    # 高净值客户 (median 300万) in older books, served by senior managers, advisers and branch heads
+    vip_share = np.where(s.pos == MANAGER, np.array([0.0, 0.002, 0.006, 0.015])[np.maximum(s.level, 0)],
+                         np.array([0.0, 0.02, 0.03, 0.05])[s.pos])
+    vip = (c.open_m < 0) & (rng.random(k) < vip_share[owner0])
+    a_ref = np.where(vip, rng.lognormal(np.log(3.0e6), 1.0, k) * np.sqrt(af), a_ref)
     a_ref = np.round(np.maximum(a_ref, 100.0), 2)
     # Service coverage: chance of a routine contact in a quarter; larger clients are served more.
     boost = 1.0 + 0.25 * np.clip(np.log10(a_ref / 1e5), -1, 2)
@@ -145,7 +153,7 @@ def _simulate(rng: np.random.Generator, c: _Clients, s: _Staff, p: _Params, cal:
     # pass 1: which months each account has a row (churn and recall do not depend on balances)
     for t in range(T):
         # churn this month (not in the month of opening, never twice)
-        mood = 1.0 + 0.8 * max(-ret[t], 0.0) / 0.05  # falling markets lose more clients
+        mood = 1.0 + 0.4 * max(-ret[t], 0.0) / 0.05  # falling markets lose more clients
         u = rng.random(k)
         lose = (c.open_m < t) & (lost_m < 0) & (u < hazard * mood)
         lost_m[lose] = t
@@ -188,10 +196,10 @@ def _simulate(rng: np.random.Generator, c: _Clients, s: _Staff, p: _Params, cal:
         flow = np.zeros(m)
         sel = np.flatnonzero(u < 0.45)
         flow[sel] = ab[sel] * rng.normal(p.flow_mu[own[sel]], 0.05)
-        sel = np.flatnonzero((u >= 0.45) & (u < 0.48))
-        flow[sel] = ar[sel] * rng.lognormal(-1.0, 0.8, len(sel))
-        sel = np.flatnonzero(u >= 0.97)
-        flow[sel] = -ab[sel] * rng.uniform(0.1, 0.6, len(sel))
+        sel = np.flatnonzero((u >= 0.45) & (u < 0.463))
+        flow[sel] = ar[sel] * rng.lognormal(-0.7, 0.6, len(sel))
+        sel = np.flatnonzero(u >= 0.985)
+        flow[sel] = -ab[sel] * rng.uniform(0.1, 0.5, len(sel))
         flow[opening] = ar[opening]
         sel = np.flatnonzero(resuming)
         flow[sel] = ar[sel] * rng.lognormal(-0.5, 0.5, len(sel))
@@ -259,11 +267,11 @@ def _risk(rng: np.random.Generator, c: _Clients, cal: _Calendar, validity: int =
     rem_d: list[np.ndarray] = [np.zeros(0, dtype=np.int64)]
     while alive.any():
         u = rng.random(k)
-        delay = np.where(u < 0.6, -rng.integers(0, 46, k),
-                         np.where(u < 0.85, rng.integers(1, 61, k), rng.integers(61, 301, k)))
+        delay = np.where(u < 0.5, -rng.integers(0, 46, k),
+                         np.where(u < 0.93, rng.integers(1, 31, k), rng.integers(31, 201, k)))
         nxt = cur + validity + delay
         gone = (lost < NO_DAY) & (nxt > lost) & ~((recalled < NO_DAY) & (nxt >= recalled))
-        ok = alive & (u < 0.93) & (nxt <= cal.last) & ~gone
+        ok = alive & (u < 0.96) & (nxt <= cal.last) & ~gone
         expiry = cur + validity
         late = alive & (expiry >= cal.first) & (expiry <= cal.last) & (~ok | (nxt > expiry)) & (expiry < lost)
         rem_a.append(np.flatnonzero(late))
@@ -377,7 +385,7 @@ def _client_table(rng: np.random.Generator, c: _Clients, s: _Staff, p: _Params, 
     miss = np.zeros((n, 4), dtype=bool)
     pick = rng.integers(0, 4, n)
     rows = np.arange(n)
-    incomplete = is_acct & (rng.random(n) < 0.05 + 0.4 * (1 - dil) ** 1.5)
+    incomplete = is_acct & (rng.random(n) < 0.03 + 0.25 * (1 - dil) ** 1.5)
     miss |= incomplete[:, None] & (rng.random((n, 4)) < 0.45)
     miss[rows[incomplete], pick[incomplete]] = True
     miss |= ~is_acct[:, None] & (rng.random((n, 4)) > 0.3)

@@ -57,7 +57,7 @@ def _contacts(rng: np.random.Generator, c: _Clients, s: _Staff, p: _Params, cal:
     new = c.open_m >= 0
     on_time = rng.random(k) < p.cb_ontime[e_a]
     delay = np.where(on_time, rng.integers(0, 7, k), 8 + np.floor(rng.exponential(10.0, k)).astype(np.int64))
-    ok = new & (rng.random(k) < 0.75 + 0.23 * s.dil[e_a])
+    ok = new & (rng.random(k) < 0.9 + 0.09 * s.dil[e_a])
     parts.append((acct[ok], c.open[acct][ok] + delay[ok], P_CALLBACK, None))
     # 资料完善: the day the profile was completed, and attempts on incomplete profiles.
     comp = completed[acct]
@@ -70,8 +70,8 @@ def _contacts(rng: np.random.Generator, c: _Clients, s: _Staff, p: _Params, cal:
     was_lost = c.lost < NO_DAY
     back = c.recalled < NO_DAY
     tries = was_lost & (back | (rng.random(k) < p.recall_try[e_a]))
-    first = c.lost + np.floor(rng.exponential(3 + 12 * (1 - s.dil[e_a]))).astype(np.int64)
-    first = np.where(back, c.lost + np.floor(rng.random(k) * (c.recalled - c.lost + 1)).astype(np.int64), first)
+    first = c.lost + np.floor(rng.exponential(0.5 + 4 * (1 - s.dil[e_a]))).astype(np.int64)
+    first = np.where(back, np.minimum(first, c.recalled), first)
     n_try = 1 + (rng.random(k) < 0.5) + (rng.random(k) < 0.2)
     day = first
     for j in range(3):
@@ -137,7 +137,8 @@ def _surveys(rng: np.random.Generator, c: _Clients, s: _Staff, mo: _Months, emp_
     """About 2.5 % of active account-months answer a 1–5 satisfaction survey about their owner."""
     r = np.flatnonzero(rng.random(len(mo.t)) < 0.025)
     day = _uniform_day(rng, mo.lo[r], mo.hi[r])
-    latent = 3.2 + 1.6 * s.quality[mo.owner[r]] + rng.normal(0, 0.85, len(r))
+    latent = 3.5 + 1.5 * s.quality[mo.owner[r]] + rng.normal(0, 0.75, len(r))
+    latent = np.where(rng.random(len(r)) < 0.04, rng.normal(2.2, 0.8, len(r)), latent)  # a few unhappy clients
     score = np.clip(np.round(latent), 1, 5).astype(np.int32)
     order = np.argsort(day, kind="stable")
     return pa.table(

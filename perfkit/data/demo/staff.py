@@ -209,6 +209,11 @@ def _employee_table(staff: _Staff) -> pa.Table:
 # ----------------------------------------------------------------------------- behaviour & market
 
 
+# Clients' wealth by the branch's region class, in the ratio of the published maintain standards
+# (levels.yaml: 二类 about 0.8, 三四类 about 0.6 of 一类).
+REGION_ASSETS = {"一类": 1.0, "二类": 0.8, "三四类": 0.6}
+
+
 @dataclass
 class _Params:
     """Per-employee behaviour derived from skill and diligence."""
@@ -232,34 +237,46 @@ def _params(rng: np.random.Generator, s: _Staff, cal: _Calendar) -> _Params:
     z, d = s.skill, s.dil
     tenure = np.clip((cal.first - s.hire) / 365.25, 0.1, None)
     pos_book = np.array([1.0, 0.7, 0.5, 0.3])[s.pos]
-    lvl_book = np.where(s.level >= 0, np.array([0.5, 1.0, 1.6, 2.2])[np.maximum(s.level, 0)], 1.0)
-    book_w = pos_book * lvl_book * (np.minimum(tenure, 8) / 4) ** 0.7 * np.exp(0.3 * z)
+    lvl_book = np.where(s.level >= 0, np.array([0.38, 0.9, 1.15, 1.5])[np.maximum(s.level, 0)], 1.0)
+    # a 客户经理's book follows his level (the maintain standards); other staff's their tenure
+    ten = np.where(s.pos == MANAGER, 1.0, (np.minimum(tenure, 8) / 4) ** 0.3)
+    book_w = pos_book * lvl_book * ten * np.exp(0.1 * z)
     book_w[s.hire >= cal.first] = 0.0  # hires during the window start without a book
-    lead_w = np.array([1.0, 0.6, 0.4, 0.15])[s.pos] * np.exp(0.45 * z + rng.normal(0, 0.2, n))
+    # juniors prospect more, seniors serve their books (new clients come from both)
+    lvl_lead = np.where(s.level >= 0, np.array([1.25, 1.1, 1.0, 0.9])[np.maximum(s.level, 0)], 1.0)
+    lead_w = np.array([1.0, 0.6, 0.4, 0.15])[s.pos] * lvl_lead * np.exp(0.15 * z + rng.normal(0, 0.15, n))
     if s.new_hire >= 0:
         lead_w[s.new_hire] = 0.0
-    lvl_asset = np.array([0.6, 1.0, 1.7, 2.8])[np.maximum(s.level, 0)]
-    asset_f = np.where(s.pos == MANAGER, lvl_asset, np.array([1.0, 1.3, 1.6, 2.0])[s.pos])
+    lvl_asset = np.array([0.6, 0.64, 1.0, 1.0])[np.maximum(s.level, 0)]
+    asset_f = np.where(s.pos == MANAGER, lvl_asset, np.array([1.0, 1.1, 1.3, 1.6])[s.pos])
+    region = np.array([REGION_ASSETS[D.CITIES[c][2]] for c in s.branch_city])[s.branch]
     return _Params(
         book_w=book_w,
         lead_w=lead_w,
-        asset_f=asset_f * np.exp(0.15 * z),
-        conv=np.clip(0.20 + 0.25 * _sigmoid(1.2 * z + rng.normal(0, 0.5, n)), 0.18, 0.47),
+        asset_f=asset_f * region * np.exp(0.1 * z),
+        conv=np.clip(0.22 + 0.16 * _sigmoid(1.2 * z + rng.normal(0, 0.5, n)), 0.2, 0.4),
         alpha=0.003 * z + rng.normal(0, 0.003, n),
-        flow_mu=0.003 + 0.003 * z + rng.normal(0, 0.002, n),
+        flow_mu=0.005 + 0.003 * z + rng.normal(0, 0.002, n),
         coverage=np.clip(0.25 + 0.6 * d + rng.normal(0, 0.05, n), 0.15, 0.92),
-        fu_never=0.02 + 0.3 * (1 - d) ** 2,
-        fu_mean=0.7 + 7.0 * (1 - d) ** 2,
-        cb_ontime=0.55 + 0.43 * d,
-        recall_try=0.3 + 0.65 * d,
-        recall_p=0.06 + 0.22 * d,
+        fu_never=0.01 + 0.2 * (1 - d) ** 2,
+        fu_mean=0.5 + 5.0 * (1 - d) ** 2,
+        cb_ontime=0.8 + 0.19 * d,
+        recall_try=0.7 + 0.28 * d,
+        recall_p=0.1 + 0.28 * d,
     )
 
 
 def _market(rng: np.random.Generator, cal: _Calendar) -> tuple[np.ndarray, np.ndarray]:
     """Monthly index return and risk-free rate (fractions), rounded to 6 decimals."""
     n = len(cal.labels)
-    ret = np.round(np.clip(rng.normal(0.006, 0.055, n), -0.2, 0.2), 6)
+    # Ordinary volatility around a rising market: the path differs by seed, the drift does not — the
+    # shocks cancel within each half-year counted back from the last month (a short first block joins
+    # the next), so books and flows, and the half-yearly level review built on them, do not hang on
+    # one seed's market.
+    shock = rng.normal(0.0, 0.055, n)
+    block = np.minimum((n - 1 - np.arange(n)) // 6, max(n // 6 - 1, 0))
+    shock -= (np.bincount(block, shock) / np.bincount(block))[block]
+    ret = np.round(np.clip(0.006 + shock, -0.2, 0.2), 6)
     rf = np.round(0.00155 - 0.00001 * np.arange(n) + rng.normal(0, 0.00003, n), 6)
     return ret, rf
 
@@ -280,7 +297,7 @@ def _reviews(rng: np.random.Generator, s: _Staff, cal: _Calendar, emp_ids: pa.Ar
     z, d = s.skill, s.dil
     team = rng.normal(0, 1, s.n)
     ability = np.stack(
-        [74 + 6 * z, 60 + 30 * d, 74 + 4 * z + 10 * (d - 0.6), 70 + 12 * (d - 0.6) + 3 * team, 72 + 5 * z],
+        [79 + 6 * z, 65 + 30 * d, 79 + 4 * z + 10 * (d - 0.6), 75 + 12 * (d - 0.6) + 3 * team, 77 + 5 * z],
         axis=1,
     )
     harsh = rng.normal(0, 3, s.n)
