@@ -71,8 +71,8 @@ def test_a_weight_change_by_hand(store, params_dir, tmp_path):
     for e in base.itertuples():
         v = bd[bd.entity_id == e.entity_id].set_index("indicator_id")["value"]
         w = scored_weight(bd, e.entity_id)
-        s_new = 100 * min(v["leads_new"] / 15, 1.2) / 1.2     # attainment, cap 1.2, target 15
-        s_open = 100 * min(v["leads_opened"] / 4, 1.2) / 1.2  # target 4
+        s_new = 100 * min(v["leads_new"] / 18, 1.2) / 1.2     # attainment, cap 1.2, target 18
+        s_open = 100 * min(v["leads_opened"] / 5, 1.2) / 1.2  # target 5
         k = K if pd.notna(e.ability_score) else 1.0
         factor = k * e.conduct_score / 100                     # deductions multiply
         # potential family weight 20 %: leads_new +10 of its weights, leads_opened −10
@@ -90,15 +90,15 @@ def test_a_weight_change_by_hand(store, params_dir, tmp_path):
 
 def test_a_target_change_by_hand(store, params_dir, tmp_path):
     new = variant(params_dir, tmp_path, "t", [
-        ("scorecard.yaml", "      leads_new: 15                 # 户/月",
-         "      leads_new: 10                 # 户/月")])
+        ("scorecard.yaml", "      leads_new: 18                 # 户/月",
+         "      leads_new: 12                 # 户/月")])
     c = compare(store, MONTH, params_dir, new)
     base, bd = scorecard(store, MONTH, params=params_dir)
     for e in base.itertuples():
         r = bd[(bd.entity_id == e.entity_id) & (bd.indicator_id == "leads_new")].iloc[0]
-        v, t = r["value"], r["target"]  # t: 15, pro-rated for a part month (E4: × 24/31)
-        assert t == pytest.approx(15 * (24 / 31 if e.entity_id == "E4" else 1))
-        gain = 100 * (min(v / (t * 10 / 15), 1.2) - min(v / t, 1.2)) / 1.2
+        v, t = r["value"], r["target"]  # t: 18, pro-rated for a part month (E4: × 24/31)
+        assert t == pytest.approx(18 * (24 / 31 if e.entity_id == "E4" else 1))
+        gain = 100 * (min(v / (t * 12 / 18), 1.2) - min(v / t, 1.2)) / 1.2
         k = K if pd.notna(e.ability_score) else 1.0
         weight = 0.2 * 30 / scored_weight(bd, e.entity_id)  # family 20 % × 30 of its weights
         expected = k * e.conduct_score / 100 * weight * gain
