@@ -246,3 +246,14 @@ def read_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, str
 
     monkeypatch.setattr(Snapshot, "read", spy)
     return calls
+
+
+@pytest.fixture(scope="session")
+def default_demo_store(tmp_path_factory) -> Path:
+    """The store ``perfkit demo`` builds with its default flags and seed (12 branches, 180 employees,
+    60,000 clients, 13 months to 2026-10; about 10 s), built once per session; treat it as read-only."""
+    from perfkit.data.demo import generate
+
+    path = tmp_path_factory.mktemp("demo_default") / "crm.duckdb"
+    generate(path)
+    return path
