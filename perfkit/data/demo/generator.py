@@ -6,18 +6,24 @@ inputs give identical table contents, another seed gives other data.
 
 How the data is made (all vectorised with numpy; strings are assembled with Arrow compute kernels):
 
-* **Employees** differ in skill (lead volume, conversion 20–45 %, client alpha, inflows, level) and
+* **Employees** differ in skill (lead volume, conversion 20–40 %, client alpha, inflows, level) and
   diligence (follow-up speed, call-backs, quarterly coverage, recall effort, profile completeness).
+  A 客户经理's book follows his level: with the default sizes its assets sit at about 1.5–1.8 × his
+  level's maintain standard of ``parameters/levels.yaml`` (clients' wealth scales with the branch's
+  region class as the standards do), and his monthly flows around its 2 户 / 20万 conditions, so the
+  default parameters demote or flag about one manager in seven and promote a few (README.md).
   Every branch has exactly one 营业部负责人. Two edge cases are always present when the sizes allow:
   a new hire in the last month with no clients (the latest ``hire_date``) and a 客户经理 who left in
   the middle of the window (the only ``leave_date``); from the month after the leave date that
   employee's clients belong to a colleague of the same branch.
-* **Clients** (the ``clients`` flag counts leads and accounts): about 55 % are accounts opened before
+* **Clients** (the ``clients`` flag counts leads and accounts): about 36 % are accounts opened before
   the window, the rest are leads registered during it that convert at their employee's rate.
-  Assets are log-normal (median about 10万 元, tail to tens of millions, scaled by the employee's
-  level); monthly returns are ``beta × index + employee alpha + noise``; trading days are binomial
-  (many dormant accounts), turnover log-normal, commission about 万2.5 with a 5 元 minimum for some.
-  Monthly churn (0.5–2 %) falls with the client's service coverage; lost clients are recalled at a
+  Assets are log-normal (median about 4万 元, scaled by the employee's level and region class), with
+  高净值 clients (median 300万, tail to tens of millions) in the books of senior managers, advisers
+  and branch heads; monthly returns are ``beta × index + employee alpha + noise``, the index drifting
+  +0.6 % a month in every half-year whatever the seed; trading days are binomial (many dormant
+  accounts), turnover log-normal, commission about 万2.5 with a 5 元 minimum for some. Monthly churn
+  (about 1 %) falls with the client's service coverage; lost clients are recalled at a
   diligence-dependent rate.
 * **Contacts** follow the task rules' logic: lead follow-ups (mostly within days, some late or
   never), new-account call-backs, profile completion, recall attempts, quarterly routine service,
