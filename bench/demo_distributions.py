@@ -5,7 +5,7 @@
 
 One row per store: the level review (``perfkit levels``: 晋级 / 维持 / 降级 / 未达维持标准 /
 试用期未达标 and the share demoted or below the maintain standard), the grades and stars of
-``perfkit scores`` (employees), the median composite, and the median attainment (完成率: value ÷
+``perfkit scores`` (employees; 不参评 counted apart), the median composite, and the median attainment (完成率: value ÷
 target, target ÷ value when lower is better) over every employee × indicator scored against its
 target (the scorecard's attainment, linear and band indicators with a target above 0; percentile
 indicators and shown-only ones left out). ``--seeds`` builds each store in a temporary folder with
@@ -52,6 +52,8 @@ def distributions(db: str | Path, month: str = "latest", params: str | Path | No
     row["below %"] = round(100 * (row["降级"] + row["未达维持标准"]) / max(len(summary), 1), 1)
     grades = scores["grade"].value_counts()
     row.update({b.label: int(grades.get(b.label, 0)) for b in card.bands})
+    if "scored" in scores:  # 不参评: appraised, no client this month (scorecard.yaml appraised)
+        row["不参评"] = int((~scores["scored"].astype(bool)).sum())
     stars = scores["stars"].value_counts()
     row["stars 5…1"] = "/".join(str(int(stars.get(k, 0))) for k in (5, 4, 3, 2, 1))
     row["composite median"] = round(float(scores["composite"].median()), 1)
