@@ -36,7 +36,7 @@ EDITS = [
      "description: 明年的新口径说明"),
     ("parameters/appraisal.yaml", "  conduct: true ", "  conduct: false "),
     ("parameters/scorecard.yaml", "  floor: 70\n  apply: multiply", "  floor: 50\n  apply: multiply"),
-    ("parameters/scorecard.yaml", "      leads_new: 15 ", "      leads_new: 30 "),
+    ("parameters/scorecard.yaml", "      leads_new: 18 ", "      leads_new: 30 "),
     ("parameters/scorecard.yaml", "{id: leads_new, weight: 30,", "{id: leads_new, weight: 50,"),
     ("parameters/scorecard.yaml", "{id: leads_opened, weight: 30,",
      "{id: leads_opened, weight: 10,"),
