@@ -237,8 +237,10 @@ def _params(rng: np.random.Generator, s: _Staff, cal: _Calendar) -> _Params:
     z, d = s.skill, s.dil
     tenure = np.clip((cal.first - s.hire) / 365.25, 0.1, None)
     pos_book = np.array([1.0, 0.7, 0.5, 0.3])[s.pos]
+    # A 客户经理's book follows his level, other staff's their tenure. lvl_book (accounts) and lvl_asset
+    # (wealth per account) are calibrated so that with the default sizes a book sits at about 1.5–1.8 ×
+    # its level's maintain standard (levels.yaml): bench/demo_distributions.py, README.md.
     lvl_book = np.where(s.level >= 0, np.array([0.38, 0.9, 1.15, 1.5])[np.maximum(s.level, 0)], 1.0)
-    # a 客户经理's book follows his level (the maintain standards); other staff's their tenure
     ten = np.where(s.pos == MANAGER, 1.0, (np.minimum(tenure, 8) / 4) ** 0.3)
     book_w = pos_book * lvl_book * ten * np.exp(0.1 * z)
     book_w[s.hire >= cal.first] = 0.0  # hires during the window start without a book
