@@ -17,8 +17,9 @@ from perfkit.appraisal.advisor import ACTIONS, NO_VERDICT
 from perfkit.appraisal.options import CLASSES, AppraisalSpec
 from perfkit.appraisal.rfm import summarise
 from perfkit.formatting import DASH, format_number
+from perfkit.report.dataview import shared_tables
 from perfkit.report.sections import stars
-from perfkit.report.widgets import Page, as_widget, drilldown, table_html, tabs, text
+from perfkit.report.widgets import Html, Page, as_widget, drilldown, table_html, tabs, text
 
 SECTION_TITLES = {"ability": "能力评价（360度）", "conduct": "行为扣分与绩效奖金",
                   "advisor": "风险调整收益评价", "rfm": "客户分类（RFM）"}
@@ -158,11 +159,11 @@ def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> Page:
     if clients.empty:
         return text("本月无在册客户。", css_class="perfkit-note")
     summary = summarise(clients, "employee_id")
-    pages = []
+    listings, labels = [], []
     for cls in CLASSES:
         mine = clients[clients["rfm_class"] == cls].sort_values(["assets_end", "client_id"],
                                                                  ascending=[False, True])
-        listing = pd.DataFrame({
+        listings.append(pd.DataFrame(index=mine.index, data={
             "客户号": mine["client_id"].to_numpy(),
             "客户姓名": mine["client_name"].to_numpy(),
             "客户价值": mine["m_level"].to_numpy(),
@@ -172,12 +173,13 @@ def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> Page:
             "月均交易天数": [num(x, 1) for x in mine["trade_days_avg"]],
             "月末资产": [wan(x) for x in mine["assets_end"]],
             "建议服务": mine["service"].to_numpy(),
-        })
-        pages.append((f"{cls}（{len(mine)}）",
-                      [table_html(listing, max_rows=CLIENT_ROWS_SHOWN)]))
+        }))
+        labels.append(f"{cls}（{len(mine)}）")
+    # one data set for the five lists (drawn by the page script, long ones with filter and sort)
+    views = [Html(p) for p in shared_tables(listings, max_rows=CLIENT_ROWS_SHOWN)]
     return as_widget([table_html(rfm_summary_table(summary, services)),
                          text("按类别查看客户（资产从高到低）：", css_class="perfkit-note"),
-                         drilldown(pages, kind="toggle")])
+                         drilldown(list(zip(labels, views, strict=True)), kind="toggle")])
 
 
 def employee_section(spec: AppraisalSpec, pages: dict[str, Page]) -> Page:

@@ -11,6 +11,7 @@ from perfkit.appraisal.options import load_appraisal
 from perfkit.errors import RequestError
 from perfkit.report import appraisal_sections
 from perfkit.report.base import Report, require_rows
+from perfkit.report.dataview import shared_tables
 from perfkit.report.levels_pay import (
     condition_table,
     level_cycle_note,
@@ -26,10 +27,20 @@ from perfkit.report.sections import (
     ranking,
     ranking_chart,
     ranking_reference,
+    ranking_tables,
     score_line,
-    task_table,
+    task_tables,
 )
-from perfkit.report.widgets import Page, as_widget, csv_download, drilldown, table_html, tabs, text
+from perfkit.report.widgets import (
+    Html,
+    Page,
+    as_widget,
+    csv_download,
+    drilldown,
+    table_html,
+    tabs,
+    text,
+)
 
 
 @dataclass
@@ -55,21 +66,27 @@ class BranchReport(Report):
 
 
     def indicators(self) -> Page:
-        """Per family: branch vs company; blue names → the branch's employees ascending + chart."""
-        pages = {}
-        for fam, label in self.catalog.families.items():
-            rows = self.branch[self.branch["family"] == fam]
-            comp = self.company[self.company["family"] == fam]
-            options = []
+        """Per family: branch vs company; blue names → the branch's employees ascending + chart
+        (the rankings are views of one data set: each employee is named once)."""
+        fams = [(label, self.branch[self.branch["family"] == fam],
+                 self.company[self.company["family"] == fam])
+                for fam, label in self.catalog.families.items()]
+        ranked, charts = [], []
+        for _, rows, _ in fams:
             for r in rows.itertuples():
                 emp = self.employees[self.employees["indicator_id"] == r.indicator_id]
                 additive = self.catalog.indicator(r.indicator_id).denominator is None
                 ref, ref_label = ranking_reference(emp, additive, r.value, "本营业部", "本营业部人均")
-                options.append((r.name, [
-                    text(f"{r.name}：本营业部员工本月值（升序），虚线为{ref_label}值", tag="h4"),
-                    table_html(ranking(emp, r.unit, "员工")),
-                    ranking_chart(emp, r.unit, r.name, ref, ref_label),
-                ]))
+                ranked.append(ranking(emp, r.unit, "员工"))
+                charts.append((f"{r.name}：本营业部员工本月值（升序），虚线为{ref_label}值",
+                               ranking_chart(emp, r.unit, r.name, ref, ref_label)))
+        tables = iter(zip(ranking_tables(ranked), charts, strict=True))
+        pages = {}
+        for label, rows, comp in fams:
+            options = []
+            for r in rows.itertuples():
+                table, (heading, chart) = next(tables)
+                options.append((r.name, [text(heading, tag="h4"), table, chart]))
             summary = indicator_summary(rows, compare=comp, compare_label="全公司")
             summary = summary.rename(columns={"本月": "本营业部"})
             pages[label] = [table_html(summary),
@@ -81,20 +98,23 @@ class BranchReport(Report):
         return table_html(employee_scorecards(self.scores, self.catalog))
 
     def employee_pages(self) -> Page:
-        """员工管理: pick an employee → his score, indicators with points, and his open tasks."""
-        options = []
+        """员工管理: pick an employee → his score, indicators with points, and his open tasks (the
+        tables of all employees are views of two data sets, drawn when shown)."""
         ordered = self.scores.sort_values(["parent_id", "entity_id"])
+        points, todos = [], []
         for s in ordered.itertuples():
             bd = self.breakdown[self.breakdown["entity_id"] == s.entity_id]
             ind = self.employees[self.employees["entity_id"] == s.entity_id]
-            todo = self.tasks[(self.tasks["employee_id"] == s.entity_id)
-                              & (self.tasks["status"] == "未完成")]
-            options.append((f"{s.entity_name}（{s.entity_id}）", [
-                text(score_line(s), css_class="perfkit-score"),
-                table_html(points_table(ind, bd)),
-                text(f"未完成任务 {len(todo)} 项", tag="h4"),
-                task_table(todo),
-            ]))
+            table_ = points_table(ind, bd)
+            points.append(table_.set_axis([(s.entity_id, i) for i in ind["indicator_id"]]))
+            todos.append(self.tasks[(self.tasks["employee_id"] == s.entity_id)
+                                    & (self.tasks["status"] == "未完成")])
+        point_views = shared_tables(points)
+        todo_views = task_tables(todos)
+        options = [(f"{s.entity_name}（{s.entity_id}）", [
+            text(score_line(s), css_class="perfkit-score"), Html(point_views[i]),
+            text(f"未完成任务 {len(todos[i])} 项", tag="h4"), todo_views[i],
+        ]) for i, s in enumerate(ordered.itertuples())]
         return drilldown(options, kind="dropdown", description="员工")
 
     def tables(self) -> Page:
@@ -121,10 +141,12 @@ class BranchReport(Report):
         except RequestError:  # no 客户经理 to review in this branch
             return text("本营业部本月无参加职级评定的员工。", css_class="perfkit-note")
         table_ = level_table(summary)
+        conditions = [condition_table(cond[cond["employee_id"] == r.employee_id])
+                      for r in summary.itertuples()]
+        views = shared_tables(conditions)  # one data set, drawn when an employee is picked
         options = [(f"{r.employee_name}（{r.employee_id}）",
-                    [text(level_line(r), css_class="perfkit-score"),
-                     table_html(condition_table(cond[cond["employee_id"] == r.employee_id]))])
-                   for r in summary.itertuples()]
+                    [text(level_line(r), css_class="perfkit-score"), Html(views[i])])
+                   for i, r in enumerate(summary.itertuples())]
         return as_widget([
             text(level_cycle_note(self.month, summary), css_class="perfkit-note"),
             table_html(table_), csv_download(table_, f"职级评定_{self.branch_id}_{self.month}.csv"),
@@ -140,8 +162,11 @@ class BranchReport(Report):
         except RequestError:  # nobody paid by these rules in this branch
             return text("本营业部本月无适用本办法的员工。", css_class="perfkit-note")
         out = pay_summary(df)
-        options = [(f"{r.employee_name}（{r.employee_id}）", table_html(pay_formulas(r)))
-                   for r in df.itertuples()]
+        formulas = [pay_formulas(r).set_axis([(r.employee_id, i) for i in range(5)])
+                    for r in df.itertuples()]
+        views = shared_tables(formulas)  # one data set, drawn when an employee is picked
+        options = [(f"{r.employee_name}（{r.employee_id}）", Html(views[i]))
+                   for i, r in enumerate(df.itertuples())]
         return as_widget([
             table_html(out), csv_download(out, f"绩效工资_{self.branch_id}_{self.month}.csv"),
             text("选择员工查看计算公式：", css_class="perfkit-note"),

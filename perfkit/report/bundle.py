@@ -4,7 +4,8 @@ The widget manager ``@jupyter-widgets/html-manager`` ``dist/embed.js`` (pinned i
 package-lock.json, fetched by ``make assets``; a wheel carries it patched, :mod:`perfkit.report.wheel`)
 is patched so it runs inlined and never touches the
 network (:func:`patch_bundle`); :func:`report_css` is JupyterLab's notebook and light-theme CSS
-plus perfkit's own, without comments. Both are the same in every report, read once per process.
+plus perfkit's own, without comments; :func:`page_script` reads perfkit's own page scripts. All are
+the same in every report, read once per process.
 """
 
 from __future__ import annotations
@@ -141,17 +142,37 @@ def _lab_css_dir() -> Path:
     raise RenderError("nbconvert's lab template (static/index.css) is not installed")
 
 
-@lru_cache(maxsize=1)
-def report_css() -> str:
-    """The page's static CSS: JupyterLab's notebook + light theme CSS, then perfkit's own.
-
-    CSS comments are stripped (they hold URLs and weigh ~15 %); nothing here loads anything.
-    """
-    static = _lab_css_dir()
-    parts = [
-        (static / "index.css").read_text(encoding="utf-8"),
-        (static / "theme-light.css").read_text(encoding="utf-8"),
-        (TEMPLATE_DIR / TEMPLATE_NAME / "perfkit.css").read_text(encoding="utf-8"),
-    ]
-    css = re.sub(r"/\*.*?\*/", "", "\n".join(parts), flags=re.S)
+def _strip_css(css: str) -> str:
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
     return re.sub(r"\n\s*\n+", "\n", css)
+
+
+@lru_cache(maxsize=1)
+def lab_css() -> str:
+    """JupyterLab's notebook and light-theme CSS (nbconvert's lab template), without comments (they
+    hold URLs and weigh ~15 %); nothing here loads anything."""
+    static = _lab_css_dir()
+    parts = [(static / "index.css").read_text(encoding="utf-8"),
+             (static / "theme-light.css").read_text(encoding="utf-8")]
+    return _strip_css("\n".join(parts))
+
+
+@lru_cache(maxsize=1)
+def perfkit_css() -> str:
+    """perfkit's own CSS (``templates/perfkit_report/perfkit.css``), which overrides the lab CSS."""
+    return _strip_css((TEMPLATE_DIR / TEMPLATE_NAME / "perfkit.css").read_text(encoding="utf-8"))
+
+
+def report_css() -> str:
+    """The page's static CSS: :func:`lab_css`, then :func:`perfkit_css`."""
+    return lab_css() + "\n" + perfkit_css()
+
+
+@lru_cache(maxsize=4)
+def page_script(name: str) -> str:
+    """One of perfkit's own page scripts in ``templates/perfkit_report`` (``perfkit.js``: data
+    views, filter and sort; ``loader.js``: unpacks a self-contained page), safe to inline."""
+    js = (TEMPLATE_DIR / TEMPLATE_NAME / name).read_text(encoding="utf-8")
+    if "</script" in js.lower() or "<!--" in js:
+        raise RenderError(f"page script {name} cannot be inlined", file=name)
+    return js

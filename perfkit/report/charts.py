@@ -259,14 +259,16 @@ def trend_svg(
         return left + (i * step if n > 1 else plot_w / 2)
 
     tick_decimals = _tick_decimals(ticks)
-    for v in ticks:  # horizontal grid with labels at round values
-        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
-                     f'stroke="#e3e7ec" stroke-width="1"/>'
-                     f'<text x="{left - 6}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="10" '
-                     f'fill="#4a5868">{escape(format_number(v, tick_decimals))}</text>')
-    for i, m in enumerate(months):
-        parts.append(f'<text x="{x(i):.1f}" y="{height - bottom + 16}" text-anchor="middle" '
-                     f'font-size="10" fill="#4a5868">{escape(m[2:] if n > 8 else m)}</text>')
+    # shared attributes sit on <g> groups: a report has a trend chart per indicator
+    parts.append('<g stroke="#e3e7ec">' + "".join(
+        f'<line x1="{left}" x2="{width - right}" y1="{y(v):.1f}" y2="{y(v):.1f}"/>'
+        for v in ticks) + "</g>")
+    parts.append('<g font-size="10" fill="#4a5868" text-anchor="end">' + "".join(
+        f'<text x="{left - 6}" y="{y(v) + 4:.1f}">{escape(format_number(v, tick_decimals))}</text>'
+        for v in ticks) + "</g>")
+    parts.append('<g font-size="10" fill="#4a5868" text-anchor="middle">' + "".join(
+        f'<text x="{x(i):.1f}" y="{height - bottom + 16}">{escape(m[2:] if n > 8 else m)}</text>'
+        for i, m in enumerate(months)) + "</g>")
     if has_target:
         ty = y(float(target))
         parts.append(f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" '
@@ -285,12 +287,10 @@ def trend_svg(
             segment.append(f"{x(i):.1f},{y(v):.1f}")
     for pts in lines:
         parts.append(f'<polyline fill="none" stroke="#1f5fbf" stroke-width="1.8" points="{pts}"/>')
-    for i, v in enumerate(values):
-        if v is not None:
-            label = escape(f"{months[i]}：{format_number(v, decimals)}{suffix}")
-            parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.2" fill="#1f5fbf">'
-                         f"<title>{label}</title></circle>")
-    parts.append("</svg>")
+    dots = [f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3.2"><title>'
+            f'{escape(f"{months[i]}：{format_number(v, decimals)}{suffix}")}</title></circle>'
+            for i, v in enumerate(values) if v is not None]
+    parts.append('<g fill="#1f5fbf">' + "".join(dots) + "</g></svg>")
     return "".join(parts)
 
 
@@ -391,4 +391,82 @@ def bars_svg(
                      f'<text x="{rx + (-4 if anchor == "end" else 4):.1f}" y="{top - 8}" '
                      f'text-anchor="{anchor}" font-size="10" fill="#d1495b">{escape(ref_text)}</text>')
     parts.append("</svg>")
+    return "".join(parts)
+
+
+def histogram_svg(
+    values: Sequence[float | None],
+    *,
+    title: str,
+    unit_label: str,
+    decimals: int = 0,
+    suffix: str = "",
+    ref: float | None = None,
+    ref_label: str = "",
+    width: int = 640,
+    height: int = 230,
+) -> str:
+    """How many entities fall in each value range, as inline SVG (for a ranking too long for one
+    bar per entity). About 12 ranges at round bounds; each bar carries its count and a tooltip
+    with its range; ``ref`` is a dashed vertical line. Missing values are counted in a note."""
+    known = [v for v in (_finite(x) for x in values) if v is not None]
+    missing = len(values) - len(known)
+    left, right, top, bottom = 46, 20, 30 + (16 if _finite(ref) is not None else 0), 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    parts = [f'<svg class="perfkit-hist" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img">',
+             f'<text x="{width / 2:.0f}" y="18" text-anchor="middle" font-size="13" '
+             f'fill="#1d2733">{escape(title)}</text>']
+    if not known:
+        parts.append(f'<text x="{width / 2:.0f}" y="{height / 2:.0f}" text-anchor="middle" '
+                     f'font-size="12" fill="#7a8796">无数据</text></svg>')
+        return "".join(parts)
+    ref = _finite(ref)
+    edges = nice_ticks(min(known + ([ref] if ref is not None else [])),
+                       max(known + ([ref] if ref is not None else [])), 12)
+    lo, hi = edges[0], edges[-1]
+    counts = [0] * (len(edges) - 1)
+    for v in known:
+        counts[min(int((v - lo) / (hi - lo) * len(counts)), len(counts) - 1)] += 1
+    peak = max(counts)
+    ticks = nice_ticks(0, peak, 4)
+
+    def x(v: float) -> float:
+        return left + plot_w * (v - lo) / (hi - lo)
+
+    def y(n: float) -> float:
+        return top + plot_h * (1 - n / ticks[-1])
+
+    for n in ticks:
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y(n):.1f}" y2="{y(n):.1f}" '
+                     f'stroke="#e3e7ec" stroke-width="1"/><text x="{left - 6}" y="{y(n) + 4:.1f}" '
+                     f'text-anchor="end" font-size="10" fill="#4a5868">{n:g}</text>')
+    edge_decimals = _tick_decimals(edges)
+    step = max(1, math.ceil(len(edges) / 7))
+    for i, e in enumerate(edges):
+        if i % step == 0 or i == len(edges) - 1:
+            parts.append(f'<text x="{x(e):.1f}" y="{top + plot_h + 14}" text-anchor="middle" '
+                         f'font-size="10" fill="#4a5868">'
+                         f'{escape(format_number(e, edge_decimals))}</text>')
+    for i, n in enumerate(counts):
+        if not n:
+            continue
+        x0, x1 = x(edges[i]) + 1, x(edges[i + 1]) - 1
+        tip = (f"{format_number(edges[i], edge_decimals)}{suffix} ~ "
+               f"{format_number(edges[i + 1], edge_decimals)}{suffix}：{n} {unit_label}")
+        parts.append(f'<rect x="{x0:.1f}" y="{y(n):.1f}" width="{max(x1 - x0, 0.5):.1f}" '
+                     f'height="{top + plot_h - y(n):.1f}" fill="#5b8def"><title>{escape(tip)}'
+                     f'</title></rect><text x="{(x0 + x1) / 2:.1f}" y="{y(n) - 3:.1f}" '
+                     f'text-anchor="middle" font-size="9" fill="#4a5868">{n}</text>')
+    if ref is not None:
+        rx = x(ref)
+        ref_text = f"{ref_label} {format_number(ref, decimals)}{suffix}".strip()
+        anchor = "end" if rx > left + plot_w / 2 else "start"
+        parts.append(f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{top - 4}" y2="{top + plot_h}" '
+                     f'stroke="#d1495b" stroke-width="1.2" stroke-dasharray="5 4"/>'
+                     f'<text x="{rx + (-4 if anchor == "end" else 4):.1f}" y="{top - 8}" '
+                     f'text-anchor="{anchor}" font-size="10" fill="#d1495b">{escape(ref_text)}</text>')
+    note = f"共 {len(known)} {unit_label}" + (f"，{missing} {unit_label}无数据" if missing else "")
+    parts.append(f'<text x="{width - right}" y="{height - 6}" text-anchor="end" font-size="10" '
+                 f'fill="#7a8796">{escape(note)}</text></svg>')
     return "".join(parts)

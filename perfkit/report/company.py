@@ -21,6 +21,7 @@ from perfkit.report.sections import (
     ranking,
     ranking_chart,
     ranking_reference,
+    ranking_tables,
     stars,
     trend_chart,
 )
@@ -41,20 +42,26 @@ class CompanyReport(Report):
 
 
     def indicators(self) -> Page:
-        """Per family: the company summary, then blue indicator names → branches ascending + chart."""
-        pages = {}
-        for fam, label in self.catalog.families.items():
-            rows = self.company[self.company["family"] == fam]
-            options = []
+        """Per family: the company summary, then blue indicator names → branches ascending + chart
+        (the rankings of every indicator are views of one data set: each branch is named once)."""
+        fams = [(label, self.company[self.company["family"] == fam])
+                for fam, label in self.catalog.families.items()]
+        ranked, charts = [], []
+        for _, rows in fams:
             for r in rows.itertuples():
                 br = self.branches[self.branches["indicator_id"] == r.indicator_id]
                 additive = self.catalog.indicator(r.indicator_id).denominator is None
                 ref, ref_label = ranking_reference(br, additive, r.value, "全公司", "营业部平均")
-                options.append((r.name, [
-                    text(f"{r.name}：各营业部本月值（升序），虚线为{ref_label}值", tag="h4"),
-                    table_html(ranking(br, r.unit, "营业部")),
-                    ranking_chart(br, r.unit, r.name, ref, ref_label),
-                ]))
+                ranked.append(ranking(br, r.unit, "营业部"))
+                charts.append((f"{r.name}：各营业部本月值（升序），虚线为{ref_label}值",
+                               ranking_chart(br, r.unit, r.name, ref, ref_label)))
+        tables = iter(zip(ranking_tables(ranked), charts, strict=True))
+        pages = {}
+        for label, rows in fams:
+            options = []
+            for r in rows.itertuples():
+                table, (heading, chart) = next(tables)
+                options.append((r.name, [text(heading, tag="h4"), table, chart]))
             pages[label] = [table_html(indicator_summary(rows)),
                             text("点击指标名称查看各营业部情况：", css_class="perfkit-note"),
                             drilldown(options, kind="links")]

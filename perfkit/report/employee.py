@@ -26,7 +26,7 @@ from perfkit.report.levels_pay import (
 from perfkit.report.sections import (
     points_table,
     score_line,
-    task_table,
+    task_tables,
     trend_chart,
     why_moved,
 )
@@ -58,17 +58,25 @@ class EmployeeReport(Report):
         return text(score_line(next(self.score.itertuples())), css_class="perfkit-score")
 
     def indicators(self) -> Page:
-        """Per family: own values with targets and points; blue names → trend and task list."""
+        """Per family: own values with targets and points; blue names → trend and task list (the
+        task lists are views of one data set: a task behind several indicators is sent once)."""
+        fams = [(label, self.rows[self.rows["family"] == fam])
+                for fam, label in self.catalog.families.items()]
+        behind = {}
+        for _, rows in fams:
+            for r in rows.itertuples():
+                ind = self.catalog.indicator(r.indicator_id)
+                if ind.task:
+                    behind[r.indicator_id] = rows_behind(self.tasks, ind)
+        tables = dict(zip(behind, task_tables(list(behind.values())), strict=True))
         pages = {}
-        for fam, label in self.catalog.families.items():
-            rows = self.rows[self.rows["family"] == fam]
+        for label, rows in fams:
             options = []
             for r in rows.itertuples():
                 page: list[Any] = [trend_chart(r.history, r.unit, r.name, r.target)]
-                ind = self.catalog.indicator(r.indicator_id)
-                if ind.task:
-                    mine = rows_behind(self.tasks, ind)
-                    page += [text(f"{r.name}对应任务 {len(mine)} 项", tag="h4"), task_table(mine)]
+                if r.indicator_id in behind:
+                    page += [text(f"{r.name}对应任务 {len(behind[r.indicator_id])} 项", tag="h4"),
+                             tables[r.indicator_id]]
                 else:
                     page.append(text("该指标无对应任务。", css_class="perfkit-note"))
                 options.append((r.name, page))

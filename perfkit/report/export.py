@@ -5,15 +5,18 @@ stderr, require.js, MathJax or CDN), with the patched widget manager and the sta
 :mod:`perfkit.report.bundle` and the page's own CJK font subset of :mod:`perfkit.report.fonts`, so
 a viewer needs neither network nor CJK fonts. A page that would fetch anything is refused.
 
-``assets="inline"`` gives one self-contained file; ``assets="shared"`` writes the widget bundle and
-the static CSS once into an assets folder (content-hashed names) referenced relatively, for batches.
+``assets="inline"`` gives one self-contained file, its widget manager, lab CSS and widget state
+packed (gzip, base64) and unpacked by the browser (:mod:`perfkit.report.page`); ``assets="shared"``
+writes the widget bundle and the static CSS once into an assets folder (content-hashed names)
+referenced relatively, for batches and for browsers that cannot unpack. Every page carries
+perfkit's page script (data views, filter and sort of long tables) and, when it has three sections
+or more, a table of contents.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import logging
 import os
 import re
@@ -32,11 +35,21 @@ from perfkit.report.bundle import (
     TEMPLATE_DIR,
     TEMPLATE_NAME,
     bundle_path,
+    page_script,
+    perfkit_css,
     report_css,
     widget_bundle,
 )
 from perfkit.report.charts import _SVG_PROLOG, _SVG_XMLNS
 from perfkit.report.fonts import font_face_css, page_characters
+from perfkit.report.page import (
+    NODECOMPRESS,
+    packed_assets,
+    page_texts,
+    script_json,
+    shared_scripts,
+    table_of_contents,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +79,6 @@ _FETCHING = re.compile(
     r"""|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+(?:url\()?["']?\s*(?:https?:)?//)""",
     re.I,
 )
-
-
-def _safe_json(value: Any) -> str:
-    """JSON for a ``<script type=...json>`` block: no ``<``, ``>``, ``&`` can end or open a tag."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def _inline_svg(svg: str) -> str:
@@ -157,7 +164,7 @@ def _exporter() -> Any:
             exclude_input_prompt=True,
             exclude_output_prompt=True,
         )
-        exporter.register_filter("perfkit_json", _safe_json)
+        exporter.register_filter("perfkit_json", script_json)
         exporter.register_filter("perfkit_inline_svg", _inline_svg)
         _LOCAL.exporter = exporter
     return exporter
@@ -167,6 +174,7 @@ def _check_assets(widgets: bool) -> None:
     """The static CSS and (``widgets``) the widget bundle hold no reference a browser would fetch
     (checked once per process and file version: they are the same in every report)."""
     _check_static(report_css(), "report CSS")
+    _check_static(page_script("perfkit.js") + page_script("loader.js"), "perfkit page scripts")
     if widgets:
         _check_static(widget_bundle(), str(bundle_path()))
 
@@ -222,27 +230,36 @@ def export(
         )
     meta_items = _meta_items(meta)
 
-    chars = page_characters(nb, [title, FOOTER, *(t for pair in meta_items for t in pair)])
+    chars = page_characters(nb, [title, FOOTER, *page_texts(),
+                                 *(t for pair in meta_items for t in pair)])
     font_css = font_face_css(chars)
-    script = ""
+    state = None
+    if has_widgets:
+        state = script_json(nb.metadata["widgets"][WIDGET_STATE])
+        bad = offline_violations(state)
+        if bad:
+            raise RenderError(f"report would load {len(bad)} resource(s) from the network, "
+                              f"e.g. {bad[0]!r}", file=str(src))
+    top = ""
     if assets == "inline":
-        head = f"<style>\n{font_css}\n{report_css()}\n</style>"
-        if has_widgets:
-            script = f"<script>\n{widget_bundle()}\n</script>"
+        head = f'<style id="perfkit-style">\n{font_css}\n{perfkit_css()}\n</style>'
+        script = packed_assets(state)
+        top = NODECOMPRESS
     else:
         shared = Path(assets_dir) if assets_dir is not None else out.parent / "_assets"
         css_href = _relative(_write_asset(shared, "report", ".css", report_css()), out.parent)
         head = f'<style>\n{font_css}\n</style>\n<link rel="stylesheet" href="{escape(css_href)}">'
+        src_js = None
         if has_widgets:
-            js = _write_asset(shared, "widgets", ".js", widget_bundle())
-            script = f'<script src="{escape(_relative(js, out.parent))}"></script>'
+            src_js = _relative(_write_asset(shared, "widgets", ".js", widget_bundle()), out.parent)
+        script = shared_scripts(state, src_js)
 
-    # The page is rendered with markers where the head and the script go: the network check then
-    # reads only the notebook's own part; the fixed assets were checked once (_check_assets) and
-    # the font is a data: URI built here.
+    # The page is rendered with markers where the head, the top and the scripts go: the network
+    # check then reads only the notebook's own part (the state was checked above); the fixed
+    # assets were checked once (_check_assets) and the font is a data: URI built here.
     _check_assets(has_widgets)
     token = uuid.uuid4().hex
-    marks = {"head": f"<!--perfkit-head-{token}-->", "script": f"<!--perfkit-script-{token}-->"}
+    marks = {k: f"<!--perfkit-{k}-{token}-->" for k in ("head", "top", "script")}
     resources = {
         "perfkit": {
             "title": title,
@@ -262,8 +279,11 @@ def export(
             file=str(src),
         )
     if any(page.count(mark) != 1 for mark in marks.values()):
-        raise RenderError("the report template lost its head or script marker", file=str(src))
-    body = page.replace(marks["head"], head, 1).replace(marks["script"], script, 1)
+        raise RenderError("the report template lost its head, top or script marker",
+                          file=str(src))
+    top += table_of_contents(page)
+    body = (page.replace(marks["head"], head, 1).replace(marks["top"], top, 1)
+            .replace(marks["script"], script, 1))
     with atomic_path(out) as tmp:
         tmp.write_text(body, encoding="utf-8")
         tmp.chmod(0o644)  # a report is read by others; mkstemp would leave it 0600

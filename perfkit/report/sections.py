@@ -19,6 +19,7 @@ from perfkit.formatting import DASH, DECIMALS, fmt_value, format_number
 from perfkit.metrics.catalog import Catalog
 from perfkit.month.publish import changes
 from perfkit.report import charts
+from perfkit.report.dataview import LONG_TABLE, shared_tables
 from perfkit.report.widgets import Html, Page, as_widget, csv_download, table_html, text
 
 STAR = "★"
@@ -89,9 +90,10 @@ def indicator_summary(rows: pd.DataFrame, *, compare: pd.DataFrame | None = None
 
 
 def ranking(rows: pd.DataFrame, unit: str, entity_label: str) -> pd.DataFrame:
-    """Entities of one indicator in ascending order of value (missing last), as shown in drill-downs."""
+    """Entities of one indicator in ascending order of value (missing last), as shown in drill-downs;
+    indexed by entity id (the key :func:`ranking_tables` shares rows by)."""
     rows = rows.sort_values(["rank", "entity_id"], na_position="last")
-    return pd.DataFrame({
+    return pd.DataFrame(index=pd.Index(rows["entity_id"].to_numpy(), name=None), data={
         "排名": [format_number(x, 0) for x in rows["rank"]],  # "1", not "1.00" (NaN ranks → —)
         entity_label: rows["entity_name"].to_numpy(),
         "本月": [fmt_value(v, unit) for v in rows["value"]],
@@ -100,6 +102,13 @@ def ranking(rows: pd.DataFrame, unit: str, entity_label: str) -> pd.DataFrame:
         "上月": [fmt_value(v, unit) for v in rows["prev_value"]],
         "变化": [fmt_value(v, unit, sign=True, with_unit=False) for v in rows["change"]],
     })
+
+
+def ranking_tables(rankings: list[pd.DataFrame]) -> list[Html]:
+    """The rankings of several indicators (:func:`ranking`) as views of one data set: each entity's
+    name is sent once, however many indicators rank it (:mod:`perfkit.report.dataview`). Every
+    returned piece must be shown (the first carries the data)."""
+    return [Html(p) for p in shared_tables(rankings)]
 
 
 def ranking_reference(rows: pd.DataFrame, additive: bool, total: float, total_label: str,
@@ -113,10 +122,23 @@ def ranking_reference(rows: pd.DataFrame, additive: bool, total: float, total_la
     return (float(values.mean()) if len(values) else float("nan")), mean_label
 
 
+#: how a histogram counts the entities of a ranking, by their level
+COUNTED = {"branch": "个营业部", "employee": "名员工"}
+
+
 def ranking_chart(rows: pd.DataFrame, unit: str, title: str, ref_value: float,
                   ref_label: str) -> Page:
-    """Horizontal bars of the entities, ascending top to bottom, with a reference line."""
+    """Horizontal bars of the entities, ascending top to bottom, with a reference line; for more
+    than :data:`~perfkit.report.dataview.LONG_TABLE` entities how many fall in each value range
+    (the table beside it ranks them one by one)."""
     rows = rows.sort_values(["rank", "entity_id"], na_position="last")
+    if len(rows) > LONG_TABLE:
+        svg = charts.histogram_svg(
+            list(rows["value"]), title=f"{title}（{unit}）分布",
+            unit_label=COUNTED.get(str(rows["level"].iloc[0]), "个") if "level" in rows else "个",
+            decimals=DECIMALS.get(unit, 2), suffix="%" if unit == "%" else "", ref=ref_value,
+            ref_label=ref_label)
+        return Html(f'<div class="perfkit-chart">{svg}</div>')
     svg = charts.bars_svg(list(zip(rows["entity_name"].astype(str), rows["value"], strict=True)),
                           title=f"{title}（{unit}）", decimals=DECIMALS.get(unit, 2),
                           suffix="%" if unit == "%" else "", ref=ref_value, ref_label=ref_label)
@@ -157,16 +179,29 @@ def task_notes(catalog: Catalog) -> Page:
     return table_html(rows, css_class="perfkit-notes")
 
 
-def task_table(df: pd.DataFrame, *, max_rows: int | None = TASK_ROWS_SHOWN) -> Page:
+def task_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A (masked) task list with Chinese headers: open tasks first (未完成, 进行中, then 逾期完成,
-    已完成), each by due date. At most ``max_rows`` rows are listed; a note gives the number left
-    out (the heading above states the full count)."""
+    已完成), each by due date; the index of ``df`` is kept (the key :func:`task_tables` shares
+    rows by)."""
     order = df["status"].map({s: i for i, s in enumerate(STATUS_ORDER)}).fillna(len(STATUS_ORDER))
     df = df.assign(_order=order).sort_values(["_order", "due_on", "client_id"])
     out = df[list(TASK_COLUMNS)].rename(columns=TASK_COLUMNS)
     for col in ("生成日期", "应完成日期", "完成日期"):
         out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d").fillna(DASH)
-    return table_html(out, max_rows=max_rows)
+    return out
+
+
+def task_table(df: pd.DataFrame, *, max_rows: int | None = TASK_ROWS_SHOWN) -> Page:
+    """:func:`task_frame` as a table of at most ``max_rows`` rows; a note gives the number left
+    out (the heading above states the full count)."""
+    return table_html(task_frame(df), max_rows=max_rows)
+
+
+def task_tables(lists: list[pd.DataFrame], *, max_rows: int | None = TASK_ROWS_SHOWN) -> list[Html]:
+    """Several task lists of one page (slices of one task frame: the task behind several indicators
+    is one row) as views of one data set, each of at most ``max_rows`` rows. Every returned piece
+    must be shown (the first carries the data)."""
+    return [Html(p) for p in shared_tables([task_frame(df) for df in lists], max_rows=max_rows)]
 
 
 def score_line(s: Any) -> str:

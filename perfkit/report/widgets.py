@@ -7,8 +7,6 @@ widget state papermill saves), or a Tab / Accordion. Everything that came from d
 
 from __future__ import annotations
 
-import datetime as dt
-import math
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -16,8 +14,15 @@ from typing import Any
 import ipywidgets as widgets
 
 from perfkit.errors import RenderError
-from perfkit.formatting import DASH, MINUS, format_number
 from perfkit.report.charts import chart_widget
+from perfkit.report.dataview import (
+    LONG_TABLE,
+    Formatter,
+    column_texts,
+    format_cell,
+    is_numeric,
+    shared_tables,
+)
 from perfkit.sheets import frame_csv
 
 #: Selector widgets a drill-down may use, by ``kind``.
@@ -30,7 +35,8 @@ SELECTORS: dict[str, Callable[..., widgets.Widget]] = {
 CONTAINERS = ("tabs", "accordion")
 NUM = ' class="num"'  # the attribute of a right-aligned (numeric) table cell
 
-Formatter = str | Callable[[Any], str]
+__all__ = ["Html", "Page", "accordion", "as_widget", "csv_data_uri", "csv_download", "drilldown",
+           "format_cell", "table_html", "tabs", "text"]
 
 
 class Html(str):
@@ -76,70 +82,6 @@ def _shared(kind: str) -> widgets.Widget:
     return model
 
 
-def _is_missing(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        import pandas as pd
-
-        return bool(pd.isna(value)) if not isinstance(value, (list, tuple, dict)) else False
-    except (TypeError, ValueError):
-        return False
-
-
-def format_cell(value: Any, fmt: Formatter | None = None) -> str:
-    """Text (not yet escaped) of one table cell.
-
-    Missing (None, NaN, NaT, pd.NA) → "—". ``fmt`` is a callable, or a spec: a Python format spec
-    for a number (",.2f", ".1%", ",d") with U+2212 for negatives, or "pct1"-style shorthand
-    ("pct" = 0 decimals, "pct2" = 2) for ratios stored as fractions. Without ``fmt``: integers with
-    thousands separators, floats with 2 decimals, dates as YYYY-MM-DD, anything else ``str()``.
-    """
-    if callable(fmt):
-        return fmt(value)
-    if _is_missing(value):
-        return DASH
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if _is_number(value):
-        if isinstance(fmt, str) and fmt.startswith("pct"):
-            return format_number(value, int(fmt[3:] or 0), percent=True)
-        if fmt:
-            return _format_spec(value, fmt)
-        return format_number(value, 0 if _is_integer(value) else 2)
-    if isinstance(value, dt.datetime):
-        if (value.hour, value.minute, value.second) == (0, 0, 0):
-            return value.strftime("%Y-%m-%d")
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-def _format_spec(value: Any, spec: str) -> str:
-    """Format a number with a Python format spec, writing U+2212 for negatives (never "−0")."""
-    number = float(value)
-    if math.isinf(number):
-        return DASH
-    integral = spec.endswith("d")
-    text = format(int(round(abs(number))) if integral else abs(number), spec)
-    zero = format(0 if integral else 0.0, spec)
-    # a "+" spec signs the positive values; a negative one gets U+2212 instead, not "−+"
-    return MINUS + text.removeprefix("+") if number < 0 and text != zero else text
-
-
-def _is_number(value: Any) -> bool:
-    import numpy as np
-
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _is_integer(value: Any) -> bool:
-    import numpy as np
-
-    return isinstance(value, (int, np.integer))
-
-
 def table_html(
     df: Any,
     *,
@@ -154,15 +96,19 @@ def table_html(
 
     Every header and cell text is HTML-escaped; numeric columns are right-aligned (class ``num``).
     ``formats`` maps column names to a :func:`format_cell` spec. ``max_rows`` truncates with a note
-    saying how many rows were left out. An empty frame gives a table with a "无数据" row.
+    saying how many rows were left out. An empty frame gives a table with a "无数据" row. A table
+    of more than :data:`~perfkit.report.dataview.LONG_TABLE` rows is a data view instead (its rows
+    as JSON, drawn in the browser with a filter box and sortable headers:
+    :mod:`perfkit.report.dataview`).
     """
-    formats = dict(formats or {})
     frame = df.reset_index() if index else df
+    shown = len(frame) if max_rows is None else min(max_rows, len(frame))
+    if shown > LONG_TABLE:
+        return Html(shared_tables([frame], formats=formats, max_rows=max_rows,
+                                  css_class=css_class, caption=caption)[0])
+    formats = dict(formats or {})
     columns = [str(c) for c in frame.columns]
-    numeric = [
-        bool(getattr(frame[c], "dtype", None) is not None and frame[c].dtype.kind in "iufc")
-        for c in frame.columns
-    ]
+    numeric = [is_numeric(frame.iloc[:, j]) for j in range(len(columns))]
     classes = " ".join(["perfkit-table", *css_class.split()])
     parts = [f'<table class="{escape(classes)}">']
     if caption:
@@ -172,17 +118,11 @@ def table_html(
         f'<th{NUM if n else ""}>{escape(c)}</th>' for c, n in zip(columns, numeric, strict=True)
     )
     parts.append(f"<thead><tr>{head}</tr></thead><tbody>")
-    rows = frame.itertuples(index=False, name=None)
-    shown = len(frame) if max_rows is None else min(max_rows, len(frame))
-    for i, row in enumerate(rows):
-        if i >= shown:
-            break
-        cells = "".join(
-            f"<td{NUM if n else ''}>"
-            f"{escape(format_cell(v, formats.get(c, formats.get(str(c)))))}</td>"
-            for c, v, n in zip(frame.columns, row, numeric, strict=True)
-        )
-        parts.append(f"<tr>{cells}</tr>")
+    part = frame.iloc[:shown]
+    cells = [[f"<td{NUM if n else ''}>{escape(t)}</td>"
+              for t in column_texts(part.iloc[:, j], formats.get(c))]
+             for j, (c, n) in enumerate(zip(columns, numeric, strict=True))]
+    parts.extend(f"<tr>{''.join(row)}</tr>" for row in zip(*cells, strict=True))
     if len(frame) == 0:
         parts.append(f'<tr><td class="empty" colspan="{max(len(columns), 1)}">无数据</td></tr>')
     parts.append("</tbody></table>")
