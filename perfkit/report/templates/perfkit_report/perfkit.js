@@ -8,7 +8,7 @@
  *    the view first comes near the screen. Every value is set with textContent: data is never
  *    parsed as markup.
  * 2. Long tables: every table.perfkit-table with more than LONG rows (drawn by a widget or by 1)
- *    gets a filter box and sortable column headers.
+ *    gets a filter box and sortable column headers, and scrolls in a box of about 25 rows.
  * Widgets render after the page has loaded, so both run again whenever the page changes.
  */
 (function () {
@@ -149,7 +149,10 @@
     var count = el("span", "perfkit-count", "\u5171 " + total + " \u884c");
     bar.appendChild(input);
     bar.appendChild(count);
+    var box = el("div", "perfkit-scroll");  // about 25 rows high, the header row kept in view
     table.parentNode.insertBefore(bar, table);
+    table.parentNode.insertBefore(box, table);
+    box.appendChild(table);
     input.addEventListener("input", function () { filterRows(table, input.value, count, total); });
     var heads = table.tHead.rows[0].cells;
     Array.prototype.forEach.call(heads, function (th, col) {
