@@ -49,6 +49,10 @@ PRELOAD = (
     "numpy",
     "pandas",
     "pyarrow",
+    "pyarrow.parquet",  # a report reads its slice of the month snapshot with these
+    "pyarrow.dataset",
+    "pyarrow.pandas_compat",
+    "pandas.io.formats.csvs",  # CSV downloads
     "duckdb",
     "yaml",
     "pydantic",
@@ -66,6 +70,7 @@ PRELOAD = (
     "perfkit.report.company",
     "perfkit.report.branch",
     "perfkit.report.employee",
+    "perfkit.metrics.effective",
 )
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 PR_SET_PDEATHSIG = 1

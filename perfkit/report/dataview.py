@@ -214,9 +214,9 @@ class DataSet:
         formats = dict(formats or {})
         key_list = list(frame.index) if keys is None else list(keys)
         rows = [self._row(k) for k in key_list]
-        cols = [self._column(str(name), is_numeric(frame.iloc[:, j]), rows,
-                             column_texts(frame.iloc[:, j], formats.get(str(name))))
-                for j, name in enumerate(frame.columns)]
+        cols = [self._column(str(name), is_numeric(values), rows,
+                             column_texts(values, formats.get(str(name))))
+                for name, values in frame.items()]
         return rows, cols
 
     def markup(self) -> str:

@@ -3,7 +3,7 @@ tasks behind each value, why his score moved, his appraisal figures, level revie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -38,6 +38,7 @@ class EmployeeReport(Report):
     """员工绩效: own indicators, targets, points, trend, grade and stars; the tasks behind each value."""
 
     employee_id: str = ""
+    _pos: tuple[str | None] | None = field(default=None, init=False, repr=False)
 
     def _reader(self) -> dict[str, str]:
         return {"employee": self.employee_id}  # his own rows only
@@ -91,14 +92,16 @@ class EmployeeReport(Report):
 
     def appraisal_data(self) -> dict[str, pd.DataFrame]:
         """考核方法 data of this employee only (his rows, his clients)."""
-        return appraisal_sections.employee_frames(self.data, self.employee_id,
-                                               load_appraisal(self.params))
+        frames = appraisal_sections.employee_frames(self.data, self.employee_id,
+                                                    load_appraisal(self.params))
+        self._frames = frames  # his position is in the ability frame (see _paid)
+        return frames
 
     def appraisal(self) -> Page:
         """考核方法: his ability score, deductions and bonus with the incidents behind them, his
         risk-adjusted figures with the action level, his clients by RFM class with the service."""
         spec = load_appraisal(self.params)
-        d = appraisal_sections.employee_frames(self.data, self.employee_id, spec)
+        d = self.appraisal_data()
         av = appraisal_sections
         pages: dict[str, Page] = {}
         if spec.enabled("ability"):
@@ -158,7 +161,18 @@ class EmployeeReport(Report):
         return self._paid(load_levels(self.params).positions)
 
     def _paid(self, positions: tuple[str, ...]) -> bool:
-        with connect(self.db) as con:
-            row = con.execute("SELECT position FROM employees WHERE employee_id = ?",
-                              [self.employee_id]).fetchone()
-        return bool(row) and row[0] in positions
+        return self._position() in positions
+
+    def _position(self) -> str | None:
+        """His position: from the ability frame when the 考核方法 section has read it (no store
+        query in a batch), else from the store."""
+        if self._pos is None:
+            ability = getattr(self, "_frames", {}).get("ability")
+            if ability is not None and len(ability):
+                self._pos = (str(ability["position"].iloc[0]),)
+            else:
+                with connect(self.db) as con:
+                    row = con.execute("SELECT position FROM employees WHERE employee_id = ?",
+                                      [self.employee_id]).fetchone()
+                self._pos = (row[0] if row else None,)
+        return self._pos[0]

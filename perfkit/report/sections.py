@@ -184,7 +184,8 @@ def task_frame(df: pd.DataFrame) -> pd.DataFrame:
     已完成), each by due date; the index of ``df`` is kept (the key :func:`task_tables` shares
     rows by)."""
     order = df["status"].map({s: i for i, s in enumerate(STATUS_ORDER)}).fillna(len(STATUS_ORDER))
-    df = df.assign(_order=order).sort_values(["_order", "due_on", "client_id"])
+    df = df.assign(_order=order).sort_values(["_order", "due_on", "client_id", "rule_id"],
+                                             kind="stable")
     out = df[list(TASK_COLUMNS)].rename(columns=TASK_COLUMNS)
     for col in ("生成日期", "应完成日期", "完成日期"):
         out[col] = pd.to_datetime(out[col]).dt.strftime("%Y-%m-%d").fillna(DASH)
@@ -201,7 +202,12 @@ def task_tables(lists: list[pd.DataFrame], *, max_rows: int | None = TASK_ROWS_S
     """Several task lists of one page (slices of one task frame: the task behind several indicators
     is one row) as views of one data set, each of at most ``max_rows`` rows. Every returned piece
     must be shown (the first carries the data)."""
-    return [Html(p) for p in shared_tables([task_frame(df) for df in lists], max_rows=max_rows)]
+    if not lists:
+        return []
+    union = pd.concat(lists)
+    full = task_frame(union[~union.index.duplicated()])  # sorted and formatted once
+    frames = [full[full.index.isin(df.index)] for df in lists]  # each in the same order
+    return [Html(p) for p in shared_tables(frames, max_rows=max_rows)]
 
 
 def score_line(s: Any) -> str:

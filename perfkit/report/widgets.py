@@ -72,13 +72,25 @@ _SHARED: dict[str, widgets.Widget] = {}
 
 
 def _shared(kind: str) -> widgets.Widget:
-    """The kernel's default ``Layout`` / ``HTMLStyle`` for :meth:`Html.widget`, created again when
-    closed (``Widget.close_all()``)."""
+    """The kernel's shared default models, created again when closed (``Widget.close_all()``):
+    ``layout`` (every widget a page builds here: set your own ``layout=`` to change one),
+    ``style`` (the ``HTMLStyle`` of :meth:`Html.widget`), ``toggle`` and ``description`` (the
+    styles of toggle-button and dropdown selectors). A report's widgets need no model of their own
+    for these: fewer models for the kernel to send, papermill to store and the browser to build."""
     model = _SHARED.get(kind)
     if model is None or model.comm is None:
+        from ipywidgets.widgets.widget_description import DescriptionStyle
+        from ipywidgets.widgets.widget_selection import ToggleButtonsStyle
         from ipywidgets.widgets.widget_string import HTMLStyle
 
-        model = _SHARED[kind] = widgets.Layout() if kind == "layout" else HTMLStyle()
+        make: dict[str, Callable[[], widgets.Widget]] = {
+            "layout": widgets.Layout,
+            "style": HTMLStyle,
+            # long Chinese labels are never cut
+            "toggle": lambda: ToggleButtonsStyle(description_width="initial", button_width="auto"),
+            "description": lambda: DescriptionStyle(description_width="initial"),
+        }
+        model = _SHARED[kind] = make[kind]()
     return model
 
 
@@ -178,7 +190,8 @@ def as_widget(obj: Any) -> widgets.Widget:
             children.append(as_widget(item))
         if run:
             children.append(Html("".join(run)).widget())
-        return children[0] if len(children) == 1 else widgets.VBox(children)
+        return (children[0] if len(children) == 1
+                else widgets.VBox(children, layout=_shared("layout")))
     if hasattr(obj, "itertuples") and hasattr(obj, "columns"):
         return table_html(obj).widget()
     if hasattr(obj, "savefig"):
@@ -220,23 +233,20 @@ def drilldown(
         return tabs(dict(zip(range(len(pages)), pages, strict=True)), titles=labels, index=index)
     if kind == "accordion":
         return accordion(pages, titles=labels, index=index)
-    style: dict[str, str] = {"description_width": "initial"}
-    if kind in ("toggle", "links"):
-        style["button_width"] = "auto"  # long Chinese labels are never cut
+    # every model is built whole (classes, index) in one message; layout and style models shared
+    classes = ("perfkit-selector", "perfkit-links") if kind == "links" else ("perfkit-selector",)
     selector = SELECTORS[kind](
         options=[(label, i) for i, label in enumerate(labels)],
         index=index,
         description=description,
-        style=style,
+        style=_shared("toggle" if kind in ("toggle", "links") else "description"),
+        layout=_shared("layout"),
+        _dom_classes=classes,
     )
-    selector.add_class("perfkit-selector")
-    if kind == "links":
-        selector.add_class("perfkit-links")
-    stack = widgets.Stack(pages, selected_index=index)
+    stack = widgets.Stack(pages, selected_index=index, layout=_shared("layout"))
     widgets.jslink((selector, "index"), (stack, "selected_index"))
-    box = widgets.VBox([selector, stack])
-    box.add_class("perfkit-drilldown")
-    return box
+    return widgets.VBox([selector, stack], layout=_shared("layout"),
+                        _dom_classes=("perfkit-drilldown",))
 
 
 def tabs(
@@ -245,11 +255,8 @@ def tabs(
     """A ``Tab`` of ``pages`` (label → page, see :func:`as_widget`); ``titles`` overrides labels."""
     children = [as_widget(p) for p in pages.values()]
     names = list(titles) if titles is not None else [str(k) for k in pages]
-    tab = widgets.Tab(children=children, titles=names)
-    if children:
-        tab.selected_index = index
-    tab.add_class("perfkit-tabs")
-    return tab
+    return widgets.Tab(children=children, titles=names, selected_index=index if children else None,
+                       layout=_shared("layout"), _dom_classes=("perfkit-tabs",))
 
 
 def accordion(
@@ -265,10 +272,8 @@ def accordion(
     else:
         children = [as_widget(p) for p in pages]
         names = list(titles or [str(i + 1) for i in range(len(children))])
-    acc = widgets.Accordion(children=children, titles=names)
-    acc.selected_index = index
-    acc.add_class("perfkit-accordion")
-    return acc
+    return widgets.Accordion(children=children, titles=names, selected_index=index,
+                             layout=_shared("layout"), _dom_classes=("perfkit-accordion",))
 
 
 def csv_data_uri(df: Any, *, index: bool = False) -> str:
