@@ -16,7 +16,7 @@ from importlib import import_module
 from typing import Any
 
 #: the batch's API → the module that owns it (imported on first use: ``python -m
-#: perfkit.batch.forkserver`` and papermill's entry point import this package, and must not load the
+#: perfkit.batch.forkproc`` and papermill's entry point import this package, and must not load the
 #: whole batch, the fork server's own module among it)
 _API = {"Job": "perfkit.batch.plan", "RunConfig": "perfkit.batch.config",
         "RunSummary": "perfkit.batch.runner", "load_run_config": "perfkit.batch.config",

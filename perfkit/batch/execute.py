@@ -88,7 +88,9 @@ def _papermill(job: Job, out: Path, opts: ExecOptions) -> dict[str, Any] | None:
     cwd = opts.cwd or str(job.notebook.parent)
     extra: dict[str, Any] = {}
     if fast:
-        configure_server(opts)
+        server = configure_server(opts)
+        if job.parameters.get("snapshot"):  # its kernels slice the month in memory
+            server.preload(str(job.parameters["snapshot"]))
         # the kernel's folder given to nbclient, not read from this process's cwd (which papermill
         # changes, and which Dask worker threads share)
         extra["resources"] = {"metadata": {"path": cwd}}

@@ -29,6 +29,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from pagetext import unpack
 from test_batch import MONTH, make_store  # the stand-in store: B01, B02; E01, E02, E04, E05
 
 from perfkit.batch import run
@@ -185,6 +186,7 @@ def _visible_text(html: str) -> str:
 def _readable(html: str) -> str:
     """The page without the widget bundle, the CSS and data: URIs (base64 can spell anything), but
     with the saved widget state and every other text."""
+    html = unpack(html)  # the widget state of a self-contained page is packed
     html = re.sub(r"<style\b.*?</style>", " ", html, flags=re.S | re.I)
     html = re.sub(r"<script(?![^>]*json)[^>]*>.*?</script>", " ", html, flags=re.S | re.I)
     html = re.sub(r"data:[^\s\"'\\)]+", " ", html)  # stop before a JSON escape's backslash
@@ -194,6 +196,7 @@ def _readable(html: str) -> str:
 
 
 def _widget_state(html: str) -> dict:
+    html = unpack(html)
     m = re.search(r'<script type="application/vnd\.jupyter\.widget-state\+json">(.*?)</script>',
                   html, re.S)
     return json.loads(m.group(1))["state"] if m else {}

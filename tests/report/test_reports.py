@@ -26,6 +26,7 @@ import nbformat
 import pytest
 import yaml
 from browser_support import ARTIFACTS, Session, browser, require
+from pagetext import unpack
 
 from perfkit.errors import RenderError
 
@@ -58,25 +59,17 @@ def _record(key: str, value: object) -> None:
 
 
 def _decoded(path: Path) -> str:
-    """The file's text with the widget state of a self-contained page unpacked (gzip, base64), the
-    JSON escapes of the widget state undone (names appear verbatim), CSV downloads decoded (their
-    rows are scanned too) and other base64 payloads (the font subset, the packed widget manager
-    and CSS) dropped: their letters can spell an id."""
+    """The file's text with the widget state unpacked (:func:`pagetext.unpack`) and its JSON
+    escapes undone (names appear verbatim), CSV downloads decoded (their rows are scanned too)
+    and other base64 payloads (the font subset) dropped: their letters can spell an id."""
     import base64
-    import gzip
-
-    def packed(m: re.Match[str]) -> str:
-        if m.group(1) != "state":
-            return ""
-        return gzip.decompress(base64.b64decode(m.group(2))).decode("utf-8")
 
     def payload(m: re.Match[str]) -> str:
         if m.group(1) == "text/csv":
             return base64.b64decode(m.group(2)).decode("utf-8-sig")
         return ""
 
-    text = re.sub(r'<script type="application/x-perfkit-gzip" data-perfkit="(\w+)">'
-                  r"([A-Za-z0-9+/=]+)</script>", packed, path.read_text(encoding="utf-8"))
+    text = unpack(path.read_text(encoding="utf-8"))
     text = re.sub(r"data:([a-z0-9/+.-]+)[^,\"']*;base64,([A-Za-z0-9+/=]+)", payload, text)
     for esc, ch in (("\\u003c", "<"), ("\\u003e", ">"), ("\\u0026", "&"), ("<\\/", "</"),
                     ('\\"', '"')):
