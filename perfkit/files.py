@@ -3,6 +3,8 @@
 - :func:`atomic_path` — every output goes to a temporary name in the same folder and is renamed;
 - :func:`read_yaml` — every parameters file is read by it: libyaml's safe loader, and one
   :class:`~perfkit.errors.SpecError` naming the file for a missing, unreadable or malformed one.
+  The file is read on every call (an edit shows on the next one); a text parsed before is not
+  parsed again (the process keeps the parsed form of the last texts it read).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import pickle
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +23,11 @@ import yaml
 from perfkit.errors import SpecError
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~10× faster
+
+#: parsed YAML by file text (pickled: every call gets its own copy); a report kernel forked from
+#: the batch's fork server finds the parameters files it reads here, parsed once by the server
+_PARSED: dict[str, bytes] = {}
+_PARSED_MAX = 64
 
 
 @contextlib.contextmanager
@@ -83,7 +91,14 @@ def read_yaml(path: str | os.PathLike, *, required: bool = True,
     text = None
     try:
         text = path.read_text(encoding="utf-8")
-        data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - safe loader
+        parsed = _PARSED.get(text)
+        if parsed is not None:
+            data = pickle.loads(parsed)  # noqa: S301 - pickled by this process, from YAML
+        else:
+            data = yaml.load(text, Loader=_LOADER)  # noqa: S506 - safe loader
+            if len(_PARSED) >= _PARSED_MAX:
+                _PARSED.clear()
+            _PARSED[text] = pickle.dumps(data)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         err = SpecError(f"not valid YAML: {yaml_problem(exc)}", file=str(path))
         err.detail = yaml_detail(exc, path, text)  # the parser's own text, for --debug

@@ -18,8 +18,8 @@ descriptors at start and points fd 0 at /dev/null and fd 1 at stderr, which its 
 - ``{"op": "stats"}`` → ``{"pid", "rss", "served", "spare_hits"}``
 - ``{"op": "preload", "snapshot": path}`` → ``{"bytes": n}``: the month snapshot's files read into
   the server's memory (:func:`perfkit.month.snapshot.preload`, when it is at most
-  :data:`PRELOAD_MAX_BYTES` on disk), so its kernels slice it without reading files; the spare
-  kernel, forked before, is replaced
+  :data:`PRELOAD_MAX_BYTES` on disk), so its kernels slice it without reading files, and the YAML
+  of its parameters folder parsed; the spare kernel, forked before, is replaced
 
 The server exits on end of input (its client closed the pipe or died) and kills its kernels; it also
 gets SIGTERM when the process that started it dies (Linux ``PR_SET_PDEATHSIG``), and its kernels get
@@ -149,6 +149,18 @@ def preload(modules: tuple[str, ...] = PRELOAD) -> list[str]:
 
         _register(str(find_cjk_font()))
     return failed
+
+
+def _parse_parameters(snapshot: str) -> None:
+    """Parse the YAML files of the parameters folder the snapshot was built from, so the kernels
+    forked from here find them parsed (:func:`perfkit.files.read_yaml`)."""
+    from perfkit.files import read_yaml
+
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        params = json.loads((Path(snapshot) / "snapshot.json").read_text(encoding="utf-8"))["params"]
+        for path in sorted(Path(params).glob("*.yaml")):
+            with contextlib.suppress(Exception):  # a broken file is the kernel's to report
+                read_yaml(path, expect=None)
 
 
 class _Kernel:
@@ -296,10 +308,11 @@ def serve() -> None:
                 from perfkit.month.snapshot import preload as preload_snapshot
 
                 held = preload_snapshot(str(req["snapshot"]), PRELOAD_MAX_BYTES)
+                _parse_parameters(str(req["snapshot"]))
             except Exception as exc:  # noqa: BLE001 - reported; the kernels read the files
                 out.write(json.dumps({"error": f"{type(exc).__name__}: {exc}"}) + "\n")
                 continue
-            if held and spare is not None:  # forked before: it would read the files
+            if spare is not None:  # forked before: it would read and parse the files
                 spare.kill()
                 spare = None
             out.write(json.dumps({"bytes": held}) + "\n")

@@ -61,19 +61,20 @@ class EmployeeReport(Report):
     def indicators(self) -> Page:
         """Per family: own values with targets and points; blue names → trend and task list (the
         task lists are views of one data set: a task behind several indicators is sent once)."""
-        fams = [(label, self.rows[self.rows["family"] == fam])
-                for fam, label in self.catalog.families.items()]
+        fams = [(label, rows, list(rows.itertuples()))
+                for fam, label in self.catalog.families.items()
+                for rows in [self.rows[self.rows["family"] == fam]]]
         behind = {}
-        for _, rows in fams:
-            for r in rows.itertuples():
+        for _, _, recs in fams:
+            for r in recs:
                 ind = self.catalog.indicator(r.indicator_id)
                 if ind.task:
                     behind[r.indicator_id] = rows_behind(self.tasks, ind)
         tables = dict(zip(behind, task_tables(list(behind.values())), strict=True))
         pages = {}
-        for label, rows in fams:
+        for label, rows, recs in fams:
             options = []
-            for r in rows.itertuples():
+            for r in recs:
                 page: list[Any] = [trend_chart(r.history, r.unit, r.name, r.target)]
                 if r.indicator_id in behind:
                     page += [text(f"{r.name}对应任务 {len(behind[r.indicator_id])} 项", tag="h4"),
