@@ -307,4 +307,7 @@ def test_pinned_internals_the_engine_relies_on():
     src = inspect.getsource(AsyncKernelManager._async_pre_start_kernel)
     assert "if self.provisioner is None" in src and "pre_launch" in src
     assert "flush" in inspect.getsource(KernelClient._async_wait_for_ready).lower()
+    # the kill waits through _async_wait(pollinterval), which ForkKernelManager polls faster
+    assert "self._async_wait()" in inspect.getsource(AsyncKernelManager._async_kill_kernel)
+    assert "pollinterval" in inspect.signature(AsyncKernelManager._async_wait).parameters
     assert {"kernel_manager_class", "shutdown_kernel"} <= set(NotebookClient.class_trait_names())
