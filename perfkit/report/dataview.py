@@ -8,7 +8,7 @@ rows of such tables go into one **data set** per group — a ``<script type="app
 class="perfkit-set">`` of display strings, sent once — and each table is a **view**: a
 ``<div class="perfkit-view">`` naming the set, its rows and its columns, which perfkit's page script
 (``templates/perfkit_report/perfkit.js``) turns into a ``<table class="perfkit-table">`` when it
-first comes near the screen, setting every cell with ``textContent`` (data is never parsed as
+is first shown (a hidden drill-down page when it is picked), setting every cell with ``textContent`` (data is never parsed as
 markup). Tables of more than :data:`LONG_TABLE` rows get a filter box and sortable headers there.
 
 Viewed live in JupyterLab (no page script) a view shows a one-line note instead of its rows.

@@ -7,6 +7,7 @@ widget state papermill saves), or a Tab / Accordion. Everything that came from d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from typing import Any
@@ -74,6 +75,7 @@ _SHARED: dict[str, widgets.Widget] = {}
 def _shared(kind: str) -> widgets.Widget:
     """The kernel's shared default models, created again when closed (``Widget.close_all()``):
     ``layout`` (every widget a page builds here: set your own ``layout=`` to change one),
+    ``hidden`` (the holder of a drill-down's data sets),
     ``style`` (the ``HTMLStyle`` of :meth:`Html.widget`), ``toggle`` and ``description`` (the
     styles of toggle-button and dropdown selectors). A report's widgets need no model of their own
     for these: fewer models for the kernel to send, papermill to store and the browser to build."""
@@ -85,6 +87,7 @@ def _shared(kind: str) -> widgets.Widget:
 
         make: dict[str, Callable[[], widgets.Widget]] = {
             "layout": widgets.Layout,
+            "hidden": lambda: widgets.Layout(display="none"),
             "style": HTMLStyle,
             # long Chinese labels are never cut
             "toggle": lambda: ToggleButtonsStyle(description_width="initial", button_width="auto"),
@@ -228,7 +231,9 @@ def drilldown(
     if not 0 <= index < len(items):
         raise RenderError(f"drilldown index {index} is outside 0..{len(items) - 1}")
     labels = [str(label) for label, _ in items]
-    pages = [as_widget(page) for _, page in items]
+    sets: list[str] = []  # a Stack's pages lose their data sets (perfkit.report.dataview), below
+    pages = [as_widget(page if kind in CONTAINERS else _hoist_sets(page, sets))
+             for _, page in items]
     if kind == "tabs":
         return tabs(dict(zip(range(len(pages)), pages, strict=True)), titles=labels, index=index)
     if kind == "accordion":
@@ -245,8 +250,24 @@ def drilldown(
     )
     stack = widgets.Stack(pages, selected_index=index, layout=_shared("layout"))
     widgets.jslink((selector, "index"), (stack, "selected_index"))
-    return widgets.VBox([selector, stack], layout=_shared("layout"),
-                        _dom_classes=("perfkit-drilldown",))
+    # A Stack puts only its chosen page in the page; the data sets of its pages go in a hidden
+    # HTML beside it, always there for the views of any page (or of another drill-down).
+    children = [selector, stack]
+    if sets:
+        children.append(widgets.HTML("".join(sets), layout=_shared("hidden")))
+    return widgets.VBox(children, layout=_shared("layout"), _dom_classes=("perfkit-drilldown",))
+
+
+_DATA_SET = re.compile(r'<script type="application/json" class="perfkit-set".*?</script>', re.S)
+
+
+def _hoist_sets(page: Any, found: list[str]) -> Any:
+    """``page`` without the data sets in its markup (appended to ``found``)."""
+    if isinstance(page, Html) and "perfkit-set" in page:
+        return Html(_DATA_SET.sub(lambda m: found.append(m.group(0)) or "", page))
+    if isinstance(page, (list, tuple)):
+        return [_hoist_sets(p, found) for p in page]
+    return page
 
 
 def tabs(

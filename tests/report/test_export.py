@@ -30,7 +30,7 @@ META = {
 }
 EVIL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=1">{{ 7*7 }}'
 NAMES = ["上海淮海中路营业部", "北京金融街营业部", "深圳福田营业部", "杭州庆春路营业部"]
-INLINE_BUDGET, SHARED_BUDGET = 3_000_000, 600_000
+INLINE_BUDGET, SHARED_BUDGET = 1_200_000, 400_000  # issue 18: the employee report
 
 
 def _execute(out: Path, **params: object) -> Path:

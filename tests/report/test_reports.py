@@ -36,7 +36,7 @@ NOTEBOOKS = ROOT / "notebooks"
 BIN = Path(sys.executable).parent
 MONTH = "2026-10"
 DEMO = {"branches": 2, "employees": 6, "clients": 300, "months": 3, "end_month": MONTH, "seed": 7}
-INLINE_BUDGET, SHARED_BUDGET = 3_000_000, 600_000
+INLINE_BUDGET, SHARED_BUDGET = 1_200_000, 400_000  # issue 18: the employee report
 MINUS = "\u2212"
 DASH = "—"
 EVIL_SCRIPT = "<script>window.__pwned=1</script>"
@@ -244,6 +244,7 @@ def _first_tabs(s: Session) -> list[str]:
 def _click_tab(s: Session, label: str) -> None:
     s.page.locator(".perfkit-tabs .lm-TabBar-tab", has_text=label).first.click()
     s.page.wait_for_timeout(50)
+    _views_drawn(s)
 
 
 def _visible_page(s: Session) -> dict[str, Any]:
@@ -260,8 +261,16 @@ def _click_link(s: Session, index: int) -> dict[str, Any]:
              .some(d => d.querySelectorAll(':scope > .perfkit-links button')[i]
                          .classList.contains('mod-active'))""",
         arg=index, timeout=5_000)
-    s.page.wait_for_timeout(30)
+    _views_drawn(s)
     return _visible_page(s)
+
+
+def _views_drawn(s: Session) -> None:
+    """Wait until perfkit.js has drawn every data view that is shown."""
+    s.page.wait_for_function(
+        """() => [...document.querySelectorAll('.perfkit-view')]
+             .every(v => v.offsetParent === null || v.querySelector('table'))""", timeout=5_000)
+    s.page.wait_for_timeout(30)
 
 
 def _walk(s: Session) -> Iterator[tuple[str, str, dict[str, Any]]]:
@@ -674,7 +683,31 @@ def test_hostile_names_are_text(hostile: dict[str, Any], session: Session, which
     for key in expected:
         assert evil[key] in text, (key, evil[key])
     assert EVIL_TPL in text and "任务49" not in text and "客户49" not in text
+    if which == "employee_html":
+        _filter_finds_hostile_client(s, evil["client"])
     _assert_clean(s)
+
+
+def _filter_finds_hostile_client(s: Session, client: str) -> None:
+    """In a long task list (filter box, sortable headers) the client with markup in his name is
+    found by the filter and shown as text, sorted or not."""
+    for _tab, _label, page in _walk(s):
+        if not any(client in r for t in page["tables"] for row in t["rows"] for r in row):
+            continue
+        box = s.page.locator(".perfkit-drilldown:visible .perfkit-tools input")
+        if box.count() == 0:
+            continue
+        box.first.fill("客户{{")
+        shown = s.page.evaluate("""() => [...document.querySelectorAll('.perfkit-drilldown')]
+          .filter(d => d.offsetParent !== null).flatMap(d => [...d.querySelectorAll(
+            '.perfkit-scroll tbody tr')]).filter(r => !r.hidden && r.offsetParent !== null)
+          .map(r => r.cells[2].textContent)""")
+        assert shown and set(shown) == {client}, shown
+        s.page.locator(".perfkit-drilldown:visible .perfkit-scroll th").nth(2).click()
+        assert s.page.evaluate("typeof window.__pwned") == "undefined"
+        assert s.page.locator("table.perfkit-table script, table.perfkit-table img").count() == 0
+        return
+    raise AssertionError("no long task list shows the client with markup in his name")
 
 
 # ------------------------------------------------------------------------------ 4. papermill

@@ -4,8 +4,8 @@
  *    becomes a <table class="perfkit-table"> of those rows and columns of the data set ID, a
  *    script element of type application/json and class perfkit-set holding {"c": column names,
  *    "n": 1 for a right-aligned column, "v": the columns of display strings, each a list or
- *    {"d": distinct strings, "i": index per row}}, drawn when
- *    the view first comes near the screen. Every value is set with textContent: data is never
+ *    {"d": distinct strings, "i": index per row}}, drawn when the view is first shown (a hidden
+ *    Stack or Tab page when it is picked). Every value is set with textContent: data is never
  *    parsed as markup.
  * 2. Long tables: every table.perfkit-table with more than LONG rows (drawn by a widget or by 1)
  *    gets a filter box and sortable column headers, and scrolls in a box of about 25 rows.
@@ -205,7 +205,7 @@
           if (drawView(entry.target)) observer.unobserve(entry.target);
         }
       });
-    }, { rootMargin: "600px 0px" });
+    }, { rootMargin: "100000px 0px" });  // shown anywhere on the page: drawn (Ctrl+F finds it)
   }
   var queued = false;
   function later() {
