@@ -1,23 +1,30 @@
-"""Benchmark of the monthly batch: `perfkit run` for the demo month (all roles) with each kernel engine
-(``perfkit``: kernels forked from a warm fork server; ``fresh``: a kernel started from scratch per
-notebook) beside a serial loop of the `papermill` CLI followed by `jupyter nbconvert --to html` over
-the same jobs, in the same run.
+"""Benchmark of the monthly batch: the warm demo month rendered by `perfkit run --force` beside a
+serial loop of the `papermill` CLI followed by `jupyter nbconvert --to html` on the same jobs, in
+one run.
 
     .venv/bin/python bench/bench_batch.py [--db data/crm.duckdb] [--month 2026-10] [--workers N]
-                                          [--max-jobs N] [--out DIR] [--skip-serial]
-                                          [--engines perfkit,fresh]
+        [--serial-sample 12] [--max-jobs N] [--engines perfkit[,fresh]] [--out DIR]
+        [--skip-serial]
 
-Needs the role notebooks (notebooks/company.ipynb, branch.ipynb, employee.ipynb) and the demo store
-(`perfkit demo`; built here with the default flags when missing). ``--max-jobs`` renders the same
-first N jobs (company, branches, then employees) in every arm, to keep a run short.
-Prints, as Markdown tables for the README: wall time, reports per minute and peak memory (summed
-proportional set size of this process and all its children, sampled every 0.2 s) per arm and the ratio to the serial
-loop (the ``perfkit`` arm's time includes building the month snapshot, forced, as a batch does
-once). Then the floor: for every report, the notebook's own cell time (papermill's per-cell
-durations in the ``perfkit`` arm, i.e. in a kernel with every import done) plus its export
-(re-exported in this process after a warm-up), summed and divided by the workers, against the
-measured wall time of rendering them; per role, the means. The machine's load average is printed
-before and after.
+Needs the role notebooks and the demo store (`perfkit demo`; built here with the default flags
+when missing). Steps:
+
+1. the month snapshot, built first when missing or stale (a *warm* month is one whose snapshot
+   exists: `perfkit run` reuses it; its build time is printed apart);
+2. every job of the month (or the first ``--max-jobs``) with `perfkit run --force` for each engine
+   of ``--engines`` (``perfkit``: kernels forked from a warm fork server; ``fresh``: a kernel started
+   from scratch per notebook): wall time, reports per minute, peak memory (summed proportional set
+   size of this process and every child, sampled every 0.2 s);
+3. the floor: per report, the notebook's own cell time (papermill's per-cell durations in the
+   ``perfkit`` arm: a kernel with every import done) and its export (re-exported here after a
+   warm-up), per role; the employee report's cells against the 0.25 s budget;
+4. the serial loop on ``--serial-sample`` of the same jobs in the month's proportions (the company,
+   branches, employees; at least one of each): seconds per report by role, extrapolated to every
+   job of step 2 (running all 192 serially takes about half an hour), and the ratio to the
+   ``perfkit`` arm's wall time (budget: at least 20×).
+
+Prints Markdown for bench/README.md and the load average before and after each step: the project's
+machine has 2 cores shared with other work, and the figures move with its load.
 """
 
 from __future__ import annotations
@@ -43,14 +50,23 @@ from perfkit.data.store import default_db, months, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+CELLS_BUDGET = 0.25  # s: an employee report's cells on a warm kernel (issue 18)
+WALL_BUDGET = 60.0  # s: the warm demo month on 2 cores
+RATIO_BUDGET = 20.0  # × the serial loop
 
 
 def serial_cli(jobs, out: Path) -> tuple[float, int]:
     """papermill CLI then nbconvert CLI per job, one after the other; (seconds, reports ok)."""
+    secs, ok = serial_times(jobs, out)
+    return sum(secs), ok
+
+
+def serial_times(jobs, out: Path) -> tuple[list[float], int]:
+    """Like :func:`serial_cli`: the seconds of each job and the reports ok."""
     out.mkdir(parents=True, exist_ok=True)
-    ok = 0
-    t0 = time.perf_counter()
+    ok, secs = 0, []
     for i, job in enumerate(jobs):
+        t0 = time.perf_counter()
         nb = out / f"{i:04d}.ipynb"
         cmd = [str(BIN / "papermill"), str(job.notebook), str(nb), "-k", "python3",
                "--no-progress-bar", "--cwd", str(job.notebook.parent)]
@@ -64,7 +80,8 @@ def serial_cli(jobs, out: Path) -> tuple[float, int]:
             ok += 1
         else:
             print(f"serial: {job.key} failed: {r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
-    return time.perf_counter() - t0, ok
+        secs.append(time.perf_counter() - t0)
+    return secs, ok
 
 
 class PeakMemory:
@@ -125,17 +142,35 @@ def floor(month_dir: Path, keys: dict[str, str]) -> dict[str, list[tuple[float, 
     return out
 
 
+def sample(jobs, n: int):
+    """``n`` of ``jobs`` in the month's proportions, at least one of each role, spread evenly."""
+    by_role: dict[str, list] = {}
+    for j in jobs:
+        by_role.setdefault(j.role, []).append(j)
+    take = {r: max(1, round(n * len(js) / len(jobs))) for r, js in by_role.items()}
+    while sum(take.values()) > max(n, len(take)):
+        biggest = max(take, key=take.get)
+        take[biggest] -= 1
+    out = []
+    for role, js in by_role.items():
+        step = len(js) / take[role]
+        out += [js[int(i * step)] for i in range(take[role])]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", type=Path, default=default_db())
     ap.add_argument("--month", default=None, help="default: the store's latest month")
     ap.add_argument("--workers", type=int, default=None, help="default: CPU cores")
-    ap.add_argument("--max-jobs", type=int, default=None, help="only the first N jobs in both arms")
+    ap.add_argument("--max-jobs", type=int, default=None, help="only the first N jobs")
+    ap.add_argument("--serial-sample", type=int, default=12,
+                    help="jobs the serial loop runs (extrapolated to all)")
     ap.add_argument("--out", type=Path, default=None, help="default: a temporary folder")
     ap.add_argument("--notebooks", type=Path, default=ROOT / "notebooks", help="role notebooks")
     ap.add_argument("--params", type=Path, default=ROOT / "parameters", help="parameters folder")
     ap.add_argument("--skip-serial", action="store_true", help="time the batch only")
-    ap.add_argument("--engines", default="perfkit,fresh",
+    ap.add_argument("--engines", default="perfkit",
                     help="kernel engines to time with perfkit run, comma-separated (perfkit, fresh)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
@@ -152,81 +187,93 @@ def main(argv: list[str] | None = None) -> int:
     con.close()
     params, notebooks = args.params, args.notebooks
     jobs, _ = plan_jobs(month, db=args.db, params=params, notebooks_dir=notebooks)
-    month_reports = len(jobs)
     jobs = jobs[: args.max_jobs] if args.max_jobs else jobs
     only = [j.entity_id for j in jobs] if args.max_jobs else None
-
-    engines = [e for e in args.engines.split(",") if e]
     workers = args.workers or default_workers()
-    rows = []
-    fl = snap_s = fast_render = None
-    load_before = load()
+    loads = [("start", load())]
+
+    from perfkit.month.build import build
+
+    t0 = time.perf_counter()
+    build(args.db, month, params)  # the warm month: its snapshot exists before the run
+    snap_s = time.perf_counter() - t0
+    loads.append(("snapshot", load()))
+
+    rows, fl, perfkit_wall = [], None, None
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         out = args.out or Path(tmp)
-        for engine in engines:
+        for engine in [e for e in args.engines.split(",") if e]:
             with PeakMemory() as mem:
                 t0 = time.perf_counter()
-                if engine == "perfkit":  # timed apart: the batch's one-off cost, then the reports
-                    from perfkit.month.build import build
-
-                    build(args.db, month, params, force=True)
-                    snap_s = time.perf_counter() - t0
                 s = run(month, only=only, workers=workers, force=True, out=out / f"batch-{engine}",
                         db=args.db, params=params, notebooks_dir=notebooks, progress="off",
                         engine=engine)
-                total = time.perf_counter() - t0
-            rows.append((f"`perfkit run --engine {engine}`", f"{workers} workers", s.ok, total,
-                         mem.peak))
+                wall = time.perf_counter() - t0
+            loads.append((f"perfkit run --engine {engine}", load()))
+            rows.append((f"`perfkit run --force` (engine {engine})", f"{workers} workers", s.ok,
+                         wall, mem.peak, False))
             if s.failed:
                 print(s.failure_line(), file=sys.stderr)
             if engine == "perfkit":
-                fast_render = (s.ok, s.seconds)
+                perfkit_wall = wall
                 fl = floor(s.out_dir, {j.executed: j.role for j in jobs})
+        serial = None
         if not args.skip_serial:
+            chosen = sample(jobs, args.serial_sample)
             with PeakMemory() as mem:
-                secs, ok = serial_cli(jobs, out / "serial")
-            rows.append(("`papermill` CLI + `jupyter nbconvert --to html` CLI", "serial", ok, secs,
-                         mem.peak))
-    load_after = load()
+                secs, ok = serial_times(chosen, out / "serial")
+            loads.append(("serial loop", load()))
+            per_role: dict[str, list[float]] = {}
+            for job, t in zip(chosen, secs, strict=True):
+                per_role.setdefault(job.role, []).append(t)
+            counts: dict[str, int] = {}
+            for j in jobs:
+                counts[j.role] = counts.get(j.role, 0) + 1
+            total = sum(statistics.mean(per_role[r]) * n for r, n in counts.items())
+            serial = (per_role, total, len(chosen), ok)
+            rows.append(("`papermill` CLI + `jupyter nbconvert --to html` CLI", "serial", len(jobs),
+                         total, mem.peak, True))
 
     print(f"\nmonth {month}, {len(jobs)} reports (company, branches, employees), "
-          f"{os.cpu_count()} cores; load average before {load_before}, after {load_after}\n")
-    serial = next((r for r in rows if r[1] == "serial"), None)
-    print("| method | parallelism | reports ok | wall time (s) | reports/min | × serial loop "
-          "| peak memory (MB) |")
-    print("|---|---|---|---|---|---|---|")
-    for name, par, ok, secs, peak in rows:
-        rate = ok / secs * 60
-        ratio = f"{rate / (serial[2] / serial[3] * 60):.1f}×" if serial and serial[2] else "—"
-        print(f"| {name} | {par} | {ok} | {secs:.1f} | {rate:.1f} | {ratio} | {peak / 2**20:.0f} |")
-    if fl is not None and fast_render is not None:
-        ok, render_s = fast_render
-        print(f"\nthe perfkit arm: month snapshot {snap_s:.1f} s (built once per batch, forced), "
-              f"then {ok} reports in {render_s:.1f} s")
-        if serial and serial[2] and ok:
-            share = snap_s * len(jobs) / month_reports
-            serial_rate = serial[2] / serial[3]
-            print(f"the snapshot serves the month's {month_reports} reports: these {len(jobs)} "
-                  f"reports' share is {share:.1f} s; with it instead of the whole build the perfkit "
-                  f"arm is {render_s + share:.1f} s = "
-                  f"{ok / (render_s + share) / serial_rate:.1f}× the serial loop (the whole "
-                  f"build: {ok / (render_s + snap_s) / serial_rate:.1f}×)")
-        print("\nfloor: the notebooks' own cell time (papermill, forked kernel) plus one export "
-              "(re-exported here), per report, against the measured worker time\n")
-        print("| role | reports | cells (s, mean) | export (s, mean) | floor (s, mean) |")
-        print("|---|---|---|---|---|")
+          f"{os.cpu_count()} cores, {workers} workers; month snapshot {snap_s:.1f} s before the "
+          f"run (0 when it was built already: the warm month)")
+    print("load average (1, 5, 15 min): " + "; ".join(f"{k} {v}" for k, v in loads) + "\n")
+    print("| method | parallelism | reports | wall time (s) | reports/min | peak memory (MB) |")
+    print("|---|---|---|---|---|---|")
+    for name, par, ok, secs, peak, extrapolated in rows:
+        note = " (extrapolated)" if extrapolated else ""
+        print(f"| {name} | {par} | {ok} | {secs:.1f}{note} | {ok / secs * 60:.1f} | "
+              f"{peak / 2**20:.0f} |")
+    if serial is not None:
+        per_role, total, n, ok = serial
+        print(f"\nserial loop: {n} of the jobs run ({ok} ok), seconds per report: "
+              + ", ".join(f"{r} {statistics.mean(t):.1f} ({len(t)})" for r, t in per_role.items())
+              + f"; × the month's jobs = {total:.0f} s")
+        if perfkit_wall:
+            ratio = total / perfkit_wall
+            print(f"perfkit is **{ratio:.1f}×** the serial loop (budget ≥ {RATIO_BUDGET:.0f}×); "
+                  f"wall {perfkit_wall:.1f} s (budget ≤ {WALL_BUDGET:.0f} s on 2 cores)")
+    if fl is not None:
+        print("\nfloor: the notebooks' own cell time (papermill, forked kernel) and one export "
+              "(re-exported here), seconds per report\n")
+        print("| role | reports | cells mean | cells median | export mean | floor mean |")
+        print("|---|---:|---:|---:|---:|---:|")
         all_pairs = []
         for role, pairs in fl.items():
             all_pairs += pairs
-            c = statistics.mean(p[0] for p in pairs)
+            cells = [p[0] for p in pairs]
             e = statistics.mean(p[1] for p in pairs)
-            print(f"| {role} | {len(pairs)} | {c:.2f} | {e:.2f} | {c + e:.2f} |")
-        floor_cpu = sum(c + e for c, e in all_pairs)
-        floor_wall = floor_cpu / workers
-        print(f"\nfloor of the {len(all_pairs)} reports: {floor_cpu:.1f} s of cells + export, "
-              f"/ {workers} workers = {floor_wall:.1f} s wall; measured {render_s:.1f} s wall for "
-              f"rendering them ({render_s / floor_wall:.2f}× the floor; "
-              f"{render_s / max(ok, 1):.2f} s per report, floor {floor_wall / len(all_pairs):.2f} s)")
+            print(f"| {role} | {len(pairs)} | {statistics.mean(cells):.3f} | "
+                  f"{statistics.median(cells):.3f} | {e:.3f} | {statistics.mean(cells) + e:.3f} |")
+        if "employee" in fl:
+            emp = statistics.mean(p[0] for p in fl["employee"])
+            print(f"\nemployee report cells {emp:.3f} s on a warm kernel (budget ≤ "
+                  f"{CELLS_BUDGET} s)")
+        floor_wall = sum(c + e for c, e in all_pairs) / workers
+        if perfkit_wall:
+            print(f"floor of the {len(all_pairs)} reports: {floor_wall:.1f} s wall on {workers} "
+                  f"workers; measured {perfkit_wall:.1f} s ({perfkit_wall / floor_wall:.2f}× the "
+                  f"floor)")
     return 0
 
 

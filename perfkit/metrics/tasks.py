@@ -290,7 +290,7 @@ def task_frame(
 def rows_behind(df: pd.DataFrame, ind) -> pd.DataFrame:
     """The rows of task list ``df`` behind indicator ``ind``'s value: the rows of its rules
     (``indicator_ids``) selected by its ``task_rows``. Their count is what the value counts."""
-    keep = df["indicator_ids"].map(lambda ids: ind.id in ids.split(",")).astype(bool)
+    keep = ("," + df["indicator_ids"].astype(str) + ",").str.contains(f",{ind.id},", regex=False)
     sel = ind.task_rows
     if sel.due_in_month is not None:
         keep &= df["due_in_month"].astype(bool) == sel.due_in_month

@@ -159,10 +159,12 @@ def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> Page:
     if clients.empty:
         return text("本月无在册客户。", css_class="perfkit-note")
     summary = summarise(clients, "employee_id")
-    listings, labels = [], []
+    listings, labels, totals = [], [], []
     for cls in CLASSES:
-        mine = clients[clients["rfm_class"] == cls].sort_values(["assets_end", "client_id"],
-                                                                 ascending=[False, True])
+        everyone = clients[clients["rfm_class"] == cls]
+        mine = everyone.sort_values(["assets_end", "client_id"],
+                                    ascending=[False, True]).iloc[:CLIENT_ROWS_SHOWN]
+        totals.append(len(everyone))
         listings.append(pd.DataFrame(index=mine.index, data={
             "客户号": mine["client_id"].to_numpy(),
             "客户姓名": mine["client_name"].to_numpy(),
@@ -174,9 +176,9 @@ def rfm_page(clients: pd.DataFrame, services: dict[str, str]) -> Page:
             "月末资产": [wan(x) for x in mine["assets_end"]],
             "建议服务": mine["service"].to_numpy(),
         }))
-        labels.append(f"{cls}（{len(mine)}）")
+        labels.append(f"{cls}（{len(everyone)}）")
     # one data set for the five lists (drawn by the page script, long ones with filter and sort)
-    views = [Html(p) for p in shared_tables(listings, max_rows=CLIENT_ROWS_SHOWN)]
+    views = [Html(p) for p in shared_tables(listings, totals=totals)]
     return as_widget([table_html(rfm_summary_table(summary, services)),
                          text("按类别查看客户（资产从高到低）：", css_class="perfkit-note"),
                          drilldown(list(zip(labels, views, strict=True)), kind="toggle")])

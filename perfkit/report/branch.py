@@ -101,14 +101,16 @@ class BranchReport(Report):
         """员工管理: pick an employee → his score, indicators with points, and his open tasks (the
         tables of all employees are views of two data sets, drawn when shown)."""
         ordered = self.scores.sort_values(["parent_id", "entity_id"])
+        # every employee's points in one merge, split below; his open tasks likewise
+        everyone = points_table(self.employees, self.breakdown).set_axis(
+            list(zip(self.employees["entity_id"], self.employees["indicator_id"], strict=True)))
+        by_emp = self.employees.groupby("entity_id", sort=False).indices
+        open_ = self.tasks[self.tasks["status"] == "未完成"]
+        open_by = open_.groupby("employee_id", sort=False).indices
         points, todos = [], []
         for s in ordered.itertuples():
-            bd = self.breakdown[self.breakdown["entity_id"] == s.entity_id]
-            ind = self.employees[self.employees["entity_id"] == s.entity_id]
-            table_ = points_table(ind, bd)
-            points.append(table_.set_axis([(s.entity_id, i) for i in ind["indicator_id"]]))
-            todos.append(self.tasks[(self.tasks["employee_id"] == s.entity_id)
-                                    & (self.tasks["status"] == "未完成")])
+            points.append(everyone.iloc[by_emp.get(s.entity_id, [])])
+            todos.append(open_.iloc[open_by.get(s.entity_id, [])])
         point_views = shared_tables(points)
         todo_views = task_tables(todos)
         options = [(f"{s.entity_name}（{s.entity_id}）", [

@@ -245,11 +245,14 @@ class DataSet:
 
 def shared_tables(frames: Sequence[Any], *, keys: Sequence[Sequence[Hashable]] | None = None,
                   formats: Mapping[str, Formatter] | None = None, max_rows: int | None = None,
-                  css_class: str = "", caption: str | None = None) -> list[str]:
+                  totals: Sequence[int] | None = None, css_class: str = "",
+                  caption: str | None = None) -> list[str]:
     """One view markup per frame, all sharing one data set; the first carries the set, so every
-    returned piece must be shown. ``keys`` (one sequence per frame, default each frame's index)
-    identify rows across frames; ``max_rows`` keeps the first rows of each frame, with a note of
-    how many were left out."""
+    returned piece must be shown (a drill-down keeps it shown: :func:`perfkit.report.widgets.drilldown`).
+    ``keys`` (one sequence per frame, default each frame's index) identify rows across frames;
+    ``max_rows`` keeps the first rows of each frame, with a note of how many were left out;
+    ``totals``: how many rows each frame stands for when the caller cut it already (the note
+    counts from them)."""
     data = DataSet()
     pieces = []
     for i, frame in enumerate(frames):
@@ -257,8 +260,9 @@ def shared_tables(frames: Sequence[Any], *, keys: Sequence[Sequence[Hashable]] |
         frame_keys = None if keys is None else list(keys[i])[: len(shown)]
         rows, cols = data.add(shown, keys=frame_keys, formats=formats)
         piece = data.view(rows, cols, css_class=css_class, caption=caption)
-        if len(shown) < len(frame):
-            piece += f'<div class="perfkit-note">另有 {len(frame) - len(shown):,} 行未显示</div>'
+        total = len(frame) if totals is None else totals[i]
+        if len(shown) < total:
+            piece += f'<div class="perfkit-note">另有 {total - len(shown):,} 行未显示</div>'
         pieces.append(piece)
     if pieces:
         pieces[0] = data.markup() + pieces[0]

@@ -71,6 +71,7 @@ class EmployeeReport(Report):
                 if ind.task:
                     behind[r.indicator_id] = rows_behind(self.tasks, ind)
         tables = dict(zip(behind, task_tables(list(behind.values())), strict=True))
+        points = points_table(self.rows, self.breakdown)  # one merge, split by family below
         pages = {}
         for label, rows, recs in fams:
             options = []
@@ -82,7 +83,7 @@ class EmployeeReport(Report):
                 else:
                     page.append(text("该指标无对应任务。", css_class="perfkit-note"))
                 options.append((r.name, page))
-            pages[label] = [table_html(points_table(rows, self.breakdown)),
+            pages[label] = [table_html(points[self.rows.index.isin(rows.index)]),
                             text("点击指标名称查看趋势与任务列表：", css_class="perfkit-note"),
                             drilldown(options, kind="links")]
         return tabs(pages)
