@@ -252,7 +252,7 @@ def export(
         )
     meta_items = _meta_items(meta)
 
-    chars = page_characters(nb, [title, FOOTER, *page_texts(),
+    chars = page_characters(nb, [title, FOOTER, *page_texts(packed=assets == "inline"),
                                  *(t for pair in meta_items for t in pair)])
     font_css = font_face_css(chars)
     state = None

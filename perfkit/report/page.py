@@ -48,10 +48,11 @@ SCRIPT_TEXTS = ("筛选（输入姓名、编号或数值）", "筛选表格行",
                 "无数据", "↕▲▼")
 
 
-def page_texts() -> list[str]:
-    """What perfkit adds to every page besides the notebook: the message, the table of contents'
-    title and :data:`SCRIPT_TEXTS` (for the font subset)."""
-    return [unescape(_TAG.sub("", NODECOMPRESS)), "目录", *SCRIPT_TEXTS]
+def page_texts(*, packed: bool) -> list[str]:
+    """What perfkit adds to a page besides the notebook (for the font subset): the table of
+    contents' title, :data:`SCRIPT_TEXTS` and, on a ``packed`` (self-contained) page, the message
+    shown where it cannot be unpacked."""
+    return [*([unescape(_TAG.sub("", NODECOMPRESS))] if packed else []), "目录", *SCRIPT_TEXTS]
 
 
 #: a page with at least this many sections gets a table of contents
