@@ -182,8 +182,8 @@
     for (var i = 0; i < views.length; i++) {
       var v = views[i];
       watch(v);
-      // near the screen (or no IntersectionObserver: shown) and its data set has arrived since
-      if ((observer ? v.perfkitNear : visible(v)) && drawView(v) && observer) observer.unobserve(v);
+      // shown (as the observer saw it, or by its own box) and its data set has arrived since
+      if ((v.perfkitNear || visible(v)) && drawView(v) && observer) observer.unobserve(v);
     }
     var tables = document.querySelectorAll("table.perfkit-table:not([data-perfkit-tools])");
     for (var t = 0; t < tables.length; t++) enhance(tables[t]);
@@ -216,7 +216,8 @@
   function start() {
     scan();
     new MutationObserver(later).observe(document.body, { childList: true, subtree: true });
-    if (!observer) document.addEventListener("click", later, true);
+    document.addEventListener("click", later, true);  // a tab or link picked: a page shown
+    document.addEventListener("change", later, true);  // a dropdown's choice
   }
   window.addEventListener("beforeprint", drawAll);
   window.perfkitDrawAll = drawAll;
