@@ -66,7 +66,8 @@ lab: $(DB) $(ASSETS)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_demo.py
 	$(BIN)/python bench/bench_indicators.py
-	$(BIN)/python bench/bench_batch.py --max-jobs 32
+	$(BIN)/python bench/bench_batch.py --serial-sample 6
+	$(BIN)/python bench/bench_views.py
 	$(BIN)/python bench/bench_snapshot.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_compare.py

@@ -2,10 +2,10 @@
 branch with 150 employees and the demo's busiest employee (self-contained and with shared assets),
 opened offline in Debian's Chromium.
 
-    .venv/bin/python bench/bench_views.py [--company-db /work/scale-views.duckdb]
-        [--branch-db /work/scale-views-b150.duckdb] [--db data/crm.duckdb] [--out DIR] [--runs 3]
+    .venv/bin/python bench/bench_views.py [--company-db data/bench-460-branches.duckdb]
+        [--branch-db data/bench-150-employees.duckdb] [--db data/crm.duckdb] [--out DIR] [--runs 3]
 
-The two large stores are built by `perfkit demo` when missing (keep them outside the repository):
+The two large stores are built by `perfkit demo` when missing (``data/`` is git-ignored):
 ``--branches 460 --employees 6000 --clients 300000`` (about 40 s) and ``--branches 2 --employees
 300`` (two branches of about 150 employees). Each report is rendered with `perfkit render`
 (computed from the store), then opened ``--runs`` times in Chromium with no network and no CJK
@@ -140,8 +140,8 @@ def busiest(db: Path, month: str, *, role: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--company-db", type=Path, default=Path("/work/scale-views.duckdb"))
-    ap.add_argument("--branch-db", type=Path, default=Path("/work/scale-views-b150.duckdb"))
+    ap.add_argument("--company-db", type=Path, default=ROOT / "data" / "bench-460-branches.duckdb")
+    ap.add_argument("--branch-db", type=Path, default=ROOT / "data" / "bench-150-employees.duckdb")
     ap.add_argument("--db", type=Path, default=default_db(), help="the demo store")
     ap.add_argument("--month", default="2026-10")
     ap.add_argument("--out", type=Path, default=None, help="default: a temporary folder")
