@@ -67,6 +67,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_demo.py
 	$(BIN)/python bench/bench_indicators.py
 	$(BIN)/python bench/bench_batch.py --serial-sample 6
+	$(BIN)/python bench/bench_cells.py
 	$(BIN)/python bench/bench_views.py
 	$(BIN)/python bench/bench_snapshot.py
 	$(BIN)/python bench/bench_import.py
