@@ -4,6 +4,11 @@
 another schema version with a clear error. Functions elsewhere take either a path or an open
 connection (see :func:`connect`). :func:`store_fingerprint` hashes what a month's reports can see
 of the store, so that a result computed from it is redone exactly when that changes.
+
+Every connection perfkit opens gets the same DuckDB settings (:func:`duckdb_config`): a memory
+limit, so that a large join or sort spills to disk instead of taking the machine, and the folder
+it spills to. :func:`copy_parquet` writes a query's rows straight to a Parquet file, never through
+pandas.
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ import contextlib
 import datetime as dt
 import logging
 import os
-from collections.abc import Iterator
+import re
+import shutil
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -34,6 +42,112 @@ def default_db() -> Path:
     """The store path: ``$PERFKIT_DB`` if set, else the store of the project the current folder is
     in (``perfkit.yaml``'s ``store``, by default ``data/crm.duckdb``; :mod:`perfkit.projectfile`)."""
     return project_path("store")
+
+
+# ── DuckDB settings ─────────────────────────────────────────────────────────────────────────────
+
+#: environment variables that set DuckDB's memory limit (``4GB``, ``800MB``, or ``30%`` of the
+#: machine's memory) and the folder it spills to
+MEMORY_ENV = "PERFKIT_DUCKDB_MEMORY"
+TEMP_ENV = "PERFKIT_DUCKDB_TEMP"
+
+#: the default memory limit, as a share of the machine's physical memory. DuckDB's own default
+#: (80 %) lets one query take a machine that the month's report workers share; a fifth of it
+#: holds a 10-million-client month's largest join on a 24 GiB machine, and more spills to disk.
+MEMORY_SHARE = 0.2
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a small machine
+        return 8 * 2**30
+
+
+def memory_limit() -> str:
+    """DuckDB's ``memory_limit`` for perfkit's connections: ``$PERFKIT_DUCKDB_MEMORY`` (an amount
+    such as ``4GB`` or a share of the machine's memory such as ``30%``), else
+    :data:`MEMORY_SHARE` of the physical memory, at least 1 GB. StoreError for a malformed value."""
+    text = os.environ.get(MEMORY_ENV, "").strip()
+    if not text:
+        return f"{max(int(_physical_memory() * MEMORY_SHARE) >> 20, 1024)}MB"
+    share = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", text)
+    if share and 0 < float(share[1]) <= 100:
+        return f"{max(int(_physical_memory() * float(share[1]) / 100) >> 20, 64)}MB"
+    if re.fullmatch(r"\d+(?:\.\d+)?\s*(?:[KMGT]i?B|[KMGT])", text, re.IGNORECASE):
+        return text.replace(" ", "")
+    raise StoreError(f"${MEMORY_ENV} must be an amount such as 4GB or a share such as 30%, "
+                     f"got {text!r}")
+
+
+def spill_folder(store: str | os.PathLike | None = None) -> Path:
+    """Where DuckDB spills what does not fit its memory limit: ``$PERFKIT_DUCKDB_TEMP``, else
+    ``duckdb-tmp`` in ``$PERFKIT_CACHE`` (when set and not ``off``), else in ``.perfkit-cache``
+    beside the store (the disk that holds the store, not a RAM-backed /tmp), then one folder per
+    process: DuckDB removes its folder when the last connection closes, so two processes never
+    share one. Folders of processes that are gone are removed when the next one is chosen."""
+    env = os.environ.get(TEMP_ENV, "").strip()
+    if env:
+        root = Path(env)
+    else:
+        cache = os.environ.get("PERFKIT_CACHE", "")
+        if cache and cache.lower() != "off":
+            root = Path(cache) / "duckdb-tmp"
+        else:
+            base = Path(store).resolve().parent if store is not None else Path.cwd()
+            root = base / ".perfkit-cache" / "duckdb-tmp"
+    _sweep(root)
+    return root / str(os.getpid())
+
+
+_SWEPT: set[Path] = set()
+
+
+def _sweep(root: Path) -> None:
+    """Remove the spill folders of processes that no longer run (a killed build), once per root."""
+    if root in _SWEPT:
+        return
+    _SWEPT.add(root)
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name.isdigit() and entry.is_dir() and not _alive(int(entry.name)):
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def duckdb_config(store: str | os.PathLike | None = None) -> dict[str, str]:
+    """The settings of every connection perfkit opens to ``store``: ``memory_limit``
+    (:func:`memory_limit`) and ``temp_directory`` (:func:`spill_folder`)."""
+    return {"memory_limit": memory_limit(), "temp_directory": str(spill_folder(store))}
+
+
+def copy_parquet(con: duckdb.DuckDBPyConnection, sql: str, path: str | os.PathLike, *,
+                 args: Sequence[Any] | None = None, order_by: Sequence[str] = (),
+                 row_group_size: int = 20_000) -> int:
+    """Write the rows of query ``sql`` to the Parquet file ``path`` inside DuckDB (``COPY … TO``),
+    sorted by ``order_by`` (column names; missing values last), ``row_group_size`` rows per row
+    group; return the number of rows. Nothing passes through Python: a query larger than the
+    memory limit spills to disk."""
+    order = ""
+    if order_by:
+        order = " ORDER BY " + ", ".join(f'"{c}" NULLS LAST' for c in order_by)
+    target = str(path).replace("'", "''")
+    n = con.execute(
+        f"COPY (SELECT * FROM ({sql}) AS q{order}) TO '{target}' "
+        f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)})", list(args or [])).fetchone()
+    return int(n[0]) if n else 0
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -58,7 +172,7 @@ def create_store(path: str | os.PathLike, *, overwrite: bool = False) -> duckdb.
         path.unlink()
         Path(str(path) + ".wal").unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
+    con = duckdb.connect(str(path), config=duckdb_config(path))
     create_schema(con)
     return con
 
@@ -99,7 +213,7 @@ def open_store(
             return create_store(path)
         raise StoreError("store not found; build the demo store with `perfkit demo`", file=str(path))
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config(path))
     except duckdb.Error as exc:
         raise StoreError(f"cannot open store: {exc}", file=str(path)) from None
     try:

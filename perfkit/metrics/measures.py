@@ -175,6 +175,15 @@ def measure_frame(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Ca
 
 _MEMORY: dict[str, pd.DataFrame] = {}
 _MEMORY_MAX = 512  # (measure file, month) parts: a few KB to a few MB each
+#: one computation at a time per store file: a thread asking for measures another thread is
+#: computing waits for them and reads them from the cache (the snapshot's frames run in threads)
+_COMPUTING: dict[Path, threading.Lock] = {}
+_COMPUTING_GUARD = threading.Lock()
+
+
+def _computing(path: Path) -> threading.Lock:
+    with _COMPUTING_GUARD:
+        return _COMPUTING.setdefault(path, threading.Lock())
 
 
 def _store_state(store: StoreLike) -> tuple[Path, str] | None:
@@ -227,25 +236,23 @@ def cached_measure_frame(
     keys = {mf.path: hashlib.sha256(f"{text}|{file_fingerprint(mf, catalog)}".encode())
             .hexdigest()[:24] for mf in catalog.measure_files}
     parts: dict[tuple[str, str], pd.DataFrame] = {}
-    for mf in catalog.measure_files:
-        for month in months:
-            found = _cached(f"{keys[mf.path]}-{month}", disk)
-            if found is not None:
-                parts[(mf.path, month)] = found
-    todo = [mf for mf in catalog.measure_files
-            if any((mf.path, m) not in parts for m in months)]
+
+    def lookup() -> list[MeasureFile]:
+        for mf in catalog.measure_files:
+            for month in months:
+                if (mf.path, month) not in parts:
+                    found = _cached(f"{keys[mf.path]}-{month}", disk)
+                    if found is not None:
+                        parts[(mf.path, month)] = found
+        return [mf for mf in catalog.measure_files
+                if any((mf.path, m) not in parts for m in months)]
+
+    todo = lookup()
     if todo:
-        lacking = sorted({m for mf in todo for m in months if (mf.path, m) not in parts})
-        frame = measure_frame(con, lacking, catalog.model_copy(update={"measure_files": tuple(todo)}))
-        by_month = dict(tuple(frame.groupby("month", sort=False)))
-        for mf in todo:
-            for month in lacking:
-                rows = by_month.get(month, frame.iloc[0:0])
-                part = rows[["employee_id", "month", *mf.measures]].reset_index(drop=True)
-                key = f"{keys[mf.path]}-{month}"
-                parts[(mf.path, month)] = _remember(key, part)
-                if disk is not None:
-                    _write_cache(disk / f"measures-{key}.parquet", part)
+        with _computing(path):
+            todo = lookup()  # what another thread computed meanwhile
+            if todo:
+                _compute(con, catalog, todo, months, parts, keys, disk)
     out: pd.DataFrame | None = None
     for mf in catalog.measure_files:
         cols = pd.concat([parts[(mf.path, m)] for m in months], ignore_index=True)
@@ -253,6 +260,23 @@ def cached_measure_frame(
     if out is None:  # no measure files: the employees × months frame alone
         return measure_frame(con, months, catalog)
     return out.sort_values(["employee_id", "month"], kind="stable", ignore_index=True)
+
+
+def _compute(con: duckdb.DuckDBPyConnection, catalog: Catalog, todo: list[MeasureFile],
+             months: list[str], parts: dict[tuple[str, str], pd.DataFrame], keys: dict[str, str],
+             disk: Path | None) -> None:
+    """Compute the (file, month) parts of ``todo`` missing from ``parts``; remember them."""
+    lacking = sorted({m for mf in todo for m in months if (mf.path, m) not in parts})
+    frame = measure_frame(con, lacking, catalog.model_copy(update={"measure_files": tuple(todo)}))
+    by_month = dict(tuple(frame.groupby("month", sort=False)))
+    for mf in todo:
+        for month in lacking:
+            rows = by_month.get(month, frame.iloc[0:0])
+            part = rows[["employee_id", "month", *mf.measures]].reset_index(drop=True)
+            key = f"{keys[mf.path]}-{month}"
+            parts[(mf.path, month)] = _remember(key, part)
+            if disk is not None:
+                _write_cache(disk / f"measures-{key}.parquet", part)
 
 
 def _cached(key: str, disk: Path | None) -> pd.DataFrame | None:

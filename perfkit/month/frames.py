@@ -6,16 +6,24 @@ Another module adds its frame with one line::
 
     frames.register("appraisal.employee", appraisal_frame, scope=("branch_id", "employee_id"))
 
+A frame with a row per client (the task list, the RFM classes) is not held in pandas: its producer
+is registered with ``writes=True`` and writes its Parquet file itself, inside DuckDB
+(:func:`perfkit.data.store.copy_parquet`), so its memory is bounded by DuckDB's limit whatever the
+number of clients.
+
 Built in: indicators (three levels), branch scores, employee scorecards, tasks, statistical tables,
 the level review (``levels.summary``, ``levels.conditions``), ``pay`` and the appraisal frames
 (``appraisal.<name>``, :data:`APPRAISAL_SCOPES`). :func:`produce` computes every registered frame
 into a folder, one Parquet file per frame or part, sorted by its scope columns so that a sliced
-read skips the row groups of other entities.
+read skips the row groups of other entities; independent frames are computed at the same time
+(:data:`THREADS`), each on its own connection.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,19 +45,32 @@ log = logging.getLogger(__name__)
 ROW_GROUP = 20_000
 
 
+#: frames computed at the same time by :func:`produce`. DuckDB runs each query on every core
+#: already; a second frame keeps the cores busy while the other is in pandas or in a
+#: single-threaded step of a query (a hash table build, the final merge of an aggregate).
+THREADS = 2
+
+
 Producer = Callable[[StoreLike, str, Path], "pd.DataFrame | Mapping[str, pd.DataFrame]"]
+#: ``f(store, month, params, file, order_by) -> rows``: writes ``file`` itself, sorted by ``order_by``
+Writer = Callable[[StoreLike, str, Path, Path, tuple[str, ...]], int]
 
 
 @dataclass(frozen=True)
 class FrameSpec:
     """A named frame of the snapshot. ``scope``: the columns a reader may filter on (every part of
-    the frame has them). ``encode``/``decode`` turn a part into Parquet-friendly columns and back."""
+    the frame has them). ``encode``/``decode`` turn a part into Parquet-friendly columns and back.
+    ``writes``: the producer is a :data:`Writer` that writes the frame's one Parquet file itself.
+    ``after``: frames whose producers must have finished first (they leave results this one
+    uses)."""
 
     name: str
-    producer: Producer
+    producer: Producer | Writer
     scope: tuple[str, ...] = ()
     encode: Callable[[pd.DataFrame], pd.DataFrame] | None = None
     decode: Callable[[pd.DataFrame], pd.DataFrame] | None = None
+    writes: bool = False
+    after: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, FrameSpec] = {}
@@ -63,15 +84,21 @@ def register(
     encode: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     decode: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     replace: bool = False,
+    writes: bool = False,
+    after: tuple[str, ...] | list[str] = (),
 ) -> FrameSpec:
     """Add frame ``name`` to every snapshot built from now on: ``producer(store, month, params)``
     returns a DataFrame for all entities (or ``{part title: DataFrame}``); ``scope`` names the id
-    columns readers slice it by. A name already registered raises SpecError unless ``replace``."""
+    columns readers slice it by. With ``writes``, ``producer(store, month, params, file,
+    order_by)`` writes the Parquet file ``file`` itself, sorted by ``order_by`` (the scope
+    columns), and returns its number of rows — for a frame too large for pandas. ``after``: frames
+    to finish before this one starts. A name already registered raises SpecError unless
+    ``replace``."""
     if not name or "/" in name or name.startswith("."):
         raise SpecError(f"register(): name {name!r} must be a non-empty file-safe name")
     if name in REGISTRY and not replace:
         raise SpecError(f"register(): frame {name!r} is already registered")
-    spec = FrameSpec(name, producer, tuple(scope), encode, decode)
+    spec = FrameSpec(name, producer, tuple(scope), encode, decode, writes, tuple(after))
     REGISTRY[name] = spec
     return spec
 
@@ -227,14 +254,17 @@ def _decode_met(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-register("levels.summary", _level_summary, scope=("branch_id", "employee_id"), decode=_decode_met)
+# with the employees' composite scores of scorecard.employee; the conditions with the summary's
+# level review
+register("levels.summary", _level_summary, scope=("branch_id", "employee_id"), decode=_decode_met,
+         after=("scorecard.employee",))
 
 
 register("levels.conditions", _level_conditions, scope=("branch_id", "employee_id"),
-         decode=_drop("branch_id"))
+         decode=_drop("branch_id"), after=("levels.summary",))
 
 
-register("pay", _pay, scope=("branch_id", "employee_id"))
+register("pay", _pay, scope=("branch_id", "employee_id"), after=("scorecard.employee",))
 
 
 for _name, (_scope, _added) in APPRAISAL_SCOPES.items():
@@ -256,31 +286,98 @@ def _write(df: pd.DataFrame, path: Path, spec: FrameSpec, where: str) -> None:
     df.reset_index(drop=True).to_parquet(path, index=False, row_group_size=ROW_GROUP)
 
 
+def _one(spec: FrameSpec, store: StoreLike, month: str, params: Path, folder: Path) -> dict[str, Any]:
+    """Compute frame ``spec`` into ``folder``; its manifest entry."""
+    if spec.writes:  # written inside DuckDB, sorted by its scope columns
+        file = f"{spec.name}.parquet"
+        rows = spec.producer(store, month, params, folder / file, spec.scope)
+        return {"scope": list(spec.scope), "parts": [{"title": "", "file": file, "rows": int(rows)}]}
+    result = spec.producer(store, month, params)
+    parts = result if isinstance(result, Mapping) else {"": result}
+    files = []
+    for i, (title, df) in enumerate(parts.items()):
+        if not isinstance(df, pd.DataFrame):
+            raise SpecError(f"snapshot frame {spec.name!r}: the producer returned "
+                            f"{type(df).__name__}, not a DataFrame")
+        file = f"{spec.name}.parquet" if title == "" else f"{spec.name}.{i}.parquet"
+        _write(df, folder / file, spec, f"{spec.name!r}" + (f" part {title!r}" if title else ""))
+        files.append({"title": title, "file": file, "rows": len(df)})
+    return {"scope": list(spec.scope), "parts": files}
+
+
+def _start_order(specs: list[FrameSpec]) -> list[FrameSpec]:
+    """The order frames are started in: the first registered (it computes the month's measures,
+    which most others then read from the cache), then the frames written inside DuckDB (they need
+    no measures: they run while the measures are computed), then the others as registered."""
+    if not specs:
+        return []
+    first, rest = specs[0], specs[1:]
+    return [first, *[s for s in rest if s.writes], *[s for s in rest if not s.writes]]
+
+
 def produce(store: StoreLike, month: str, params: Path, folder: Path,
-            say: Callable[[str], None] | None = None) -> dict[str, Any]:
+            say: Callable[[str], None] | None = None, *, threads: int | None = None,
+            ) -> dict[str, Any]:
     """Compute every registered frame into ``folder`` (one Parquet file per frame or part) and
-    return the manifest's ``frames`` entry: ``{name: {"scope": [...], "parts": [...]}}``."""
+    return the manifest's ``frames`` entry: ``{name: {"scope": [...], "parts": [...]}}``, in the
+    registry's order. ``threads`` frames (default :data:`THREADS`; one for a store given as a
+    connection) are computed at the same time, a frame starting once the frames it comes
+    ``after`` are done. The first error is raised once the frames already running have ended."""
     say = say or log.info
-    frames: dict[str, Any] = {}
+    specs = list(REGISTRY.values())
+    threads = THREADS if threads is None else max(1, threads)
+    if not isinstance(store, str | os.PathLike):
+        threads = 1  # one connection runs one query at a time
+    todo = _start_order(specs)
+    names = {s.name for s in specs}
+    done: dict[str, dict[str, Any]] = {}
+    running: dict[str, float] = {}
+    results: list[tuple[str, dict[str, Any] | None, BaseException | None]] = []
+    ready = threading.Condition()
+    failure: BaseException | None = None
+
+    def work(spec: FrameSpec) -> None:
+        try:
+            out: tuple[str, dict[str, Any] | None, BaseException | None] = (
+                spec.name, _one(spec, store, month, params, folder), None)
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            out = (spec.name, None, exc)
+        with ready:
+            results.append(out)
+            ready.notify()
+
     _SHARED.clear()
     try:
-        for n, spec in enumerate(REGISTRY.values(), 1):
-            t = time.perf_counter()
-            result = spec.producer(store, month, params)
-            parts = result if isinstance(result, Mapping) else {"": result}
-            files, rows = [], 0
-            for i, (title, df) in enumerate(parts.items()):
-                if not isinstance(df, pd.DataFrame):
-                    raise SpecError(f"snapshot frame {spec.name!r}: the producer returned "
-                                    f"{type(df).__name__}, not a DataFrame")
-                file = f"{spec.name}.parquet" if title == "" else f"{spec.name}.{i}.parquet"
-                _write(df, folder / file, spec,
-                       f"{spec.name!r}" + (f" part {title!r}" if title else ""))
-                files.append({"title": title, "file": file, "rows": len(df)})
-                rows += len(df)
-            frames[spec.name] = {"scope": list(spec.scope), "parts": files}
-            say(f"snapshot {month}: [{n}/{len(REGISTRY)}] {spec.name}: {rows:,} rows "
-                f"in {time.perf_counter() - t:.1f}s")
+        while todo or running:
+            startable = [s for s in todo if all(a in done or a not in names for a in s.after)]
+            while failure is None and startable and len(running) < threads:
+                spec = startable.pop(0)
+                todo.remove(spec)
+                running[spec.name] = time.perf_counter()
+                if threads == 1:
+                    work(spec)
+                else:
+                    threading.Thread(target=work, args=(spec,), daemon=True,
+                                     name=f"perfkit-frame-{spec.name}").start()
+            if not running:
+                if failure is None and todo:
+                    raise SpecError("snapshot frames wait for each other (after=): "
+                                    + ", ".join(s.name for s in todo))
+                break
+            with ready:
+                while not results:
+                    ready.wait()
+                name, info, exc = results.pop(0)
+            took = time.perf_counter() - running.pop(name)
+            if exc is not None:
+                failure = failure or exc
+                continue
+            done[name] = info
+            rows = sum(p["rows"] for p in info["parts"])
+            say(f"snapshot {month}: [{len(done)}/{len(specs)}] {name}: {rows:,} rows "
+                f"in {took:.1f}s")
+        if failure is not None:
+            raise failure
     finally:
         _SHARED.clear()
-    return frames
+    return {s.name: done[s.name] for s in specs}
