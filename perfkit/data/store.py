@@ -20,7 +20,7 @@ import logging
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -134,11 +134,12 @@ def duckdb_config(store: str | os.PathLike | None = None) -> dict[str, str]:
 
 
 def copy_parquet(con: duckdb.DuckDBPyConnection, sql: str, path: str | os.PathLike, *,
-                 args: Sequence[Any] | None = None, order_by: Sequence[str] = (),
+                 args: Sequence[Any] | Mapping[str, Any] | None = None, order_by: Sequence[str] = (),
                  row_group_size: int = 20_000) -> int:
     """Write the rows of query ``sql`` to the Parquet file ``path`` inside DuckDB (``COPY … TO``),
     sorted by ``order_by`` (column names; missing values last), ``row_group_size`` rows per row
-    group; return the number of rows. Nothing passes through Python: a query larger than the
+    group; ``args``: the query's parameters (a list, or a mapping for ``$name``); return the
+    number of rows. Nothing passes through Python: a query larger than the
     memory limit spills to disk."""
     order = ""
     if order_by:
@@ -146,7 +147,8 @@ def copy_parquet(con: duckdb.DuckDBPyConnection, sql: str, path: str | os.PathLi
     target = str(path).replace("'", "''")
     n = con.execute(
         f"COPY (SELECT * FROM ({sql}) AS q{order}) TO '{target}' "
-        f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)})", list(args or [])).fetchone()
+        f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)})",
+        dict(args) if isinstance(args, Mapping) else list(args or [])).fetchone()
     return int(n[0]) if n else 0
 
 

@@ -21,8 +21,8 @@ from perfkit.metrics.catalog import Catalog, load_catalog
 from perfkit.metrics.entities import appraised, employees_frame, load_appraised
 from perfkit.metrics.indicators import aggregate_measures, ratio
 from perfkit.metrics.measures import cached_measure_frame
-from perfkit.metrics.months import check_month
-from perfkit.metrics.tasks import task_frame
+from perfkit.metrics.months import check_month, create_report_months, drop_temp, window_start
+from perfkit.metrics.tasks import create_task_list, read_task_list
 
 log = logging.getLogger(__name__)
 
@@ -175,15 +175,13 @@ def _load(
         if entity is not None and entity not in set(branches["branch_id"]):
             raise RequestError(f"unknown branch {entity!r}")
         frame = cached_measure_frame(store, con, [month], catalog)
-        tl = task_frame(con, [month], catalog.tasks) if catalog.tasks else None
+        counts = _routine_counts(con, month, catalog)
     if entity is not None:
         keep = set(people.loc[people["branch_id"] == entity, "employee_id"])
         frame = frame[frame["employee_id"].isin(keep)]
-        if tl is not None:
-            tl = tl[tl["employee_id"].isin(keep)]
+        counts = counts[counts["employee_id"].isin(keep)]
     # the routine-work counts join the measure frame as extra columns
-    rules = catalog.tasks.rules if catalog.tasks else ()
-    frame = frame.merge(_routine_counts(tl, rules), on="employee_id", how="left")
+    frame = frame.merge(counts, on="employee_id", how="left")
     extra = [c for c in frame.columns if c.startswith("_r_")]
     frame[extra] = frame[extra].fillna(0.0)
     return catalog, people, branches, frame
@@ -213,26 +211,32 @@ def _assemble(catalog: Catalog, rows_level: str, rows: pd.DataFrame, names: dict
     return out
 
 
-def _routine_counts(tl: pd.DataFrame | None, rules) -> pd.DataFrame:
-    """Per employee: tasks due in the month per rule, on time, late, not done (columns _r_*)."""
+def _routine_counts(con, month: str, catalog: Catalog) -> pd.DataFrame:
+    """Per employee with tasks due in ``month``: the tasks due per rule (``_r_due_<rule>``), all
+    due (``_r_due``), done on time, late, not done and done (``_r_on_time``, ``_r_late``,
+    ``_r_open``, ``_r_done``) — counted inside DuckDB from the task list, never listed in pandas."""
+    rules = catalog.tasks.rules if catalog.tasks else ()
     cols = ["employee_id"] + [f"_r_due_{r.id}" for r in rules] + [
         "_r_due", "_r_on_time", "_r_late", "_r_open", "_r_done"]
-    if tl is None or tl.empty:
+    if not rules:
         return pd.DataFrame(columns=cols).astype({"employee_id": "object"})
-    due = tl[tl["due_in_month"].astype(bool)]
-    g = pd.DataFrame({"employee_id": sorted(set(tl["employee_id"]))})
-    for r in rules:
-        n = due[due["rule_id"] == r.id].groupby("employee_id").size()
-        g[f"_r_due_{r.id}"] = g["employee_id"].map(n).fillna(0)
-    for col, mask in (
-        ("_r_due", pd.Series(True, index=due.index)),
-        ("_r_on_time", due["status"] == "已完成"),
-        ("_r_late", due["status"] == "逾期完成"),
-        ("_r_open", due["status"] == "未完成"),
-        ("_r_done", due["status"].isin(["已完成", "逾期完成"])),
-    ):
-        g[col] = g["employee_id"].map(due[mask].groupby("employee_id").size()).fillna(0)
-    return g[cols]
+    per_rule = [f'count(*) FILTER (WHERE rule_id = ?) AS "_r_due_{r.id}"' for r in rules]
+    sql = f"""
+        SELECT employee_id, {", ".join(per_rule)}, count(*) AS _r_due,
+               count(*) FILTER (WHERE status = '已完成') AS _r_on_time,
+               count(*) FILTER (WHERE status = '逾期完成') AS _r_late,
+               count(*) FILTER (WHERE status = '未完成') AS _r_open,
+               count(*) FILTER (WHERE status IN ('已完成', '逾期完成')) AS _r_done
+        FROM task_list WHERE due_in_month AND employee_id IS NOT NULL
+        GROUP BY employee_id ORDER BY employee_id"""
+    create_report_months(con, [month])
+    try:
+        start = window_start(con)
+        create_task_list(con, catalog.tasks, start)
+        counts = read_task_list(con, catalog.tasks, start, sql, [r.id for r in rules])
+    finally:
+        drop_temp(con)
+    return counts[cols]
 
 
 def _routine_spec(rules) -> list[tuple[str, str, str, float]]:

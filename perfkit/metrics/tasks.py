@@ -11,7 +11,10 @@ the same listing and status logic to all of them (see the comment at the top of 
 
 The measures of ``parameters/measures/tasks.sql`` count the very same rows, so an indicator backed by
 a task rule always agrees with its task list. Phone and id numbers are masked by :func:`mask_phone` /
-:func:`mask_id` — the only place perfkit masks them.
+:func:`mask_id` and, inside DuckDB, by :func:`mask_phone_sql` / :func:`mask_id_sql` (the same rule:
+a test holds them equal) — the only places perfkit masks them. The list is labelled, masked and
+sorted inside DuckDB (:func:`task_query`): :func:`tasks` fetches it, :func:`write_tasks` writes it
+straight to Parquet for the month snapshot, however many clients there are.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from perfkit.data.store import StoreLike, connect
+from perfkit.data.store import StoreLike, connect, copy_parquet
 from perfkit.errors import RequestError, SpecError
 from perfkit.metrics.catalog import ALL_TASKS, SqlDate, TaskRules, load_catalog, render_sql
 from perfkit.metrics.entities import employees_frame, load_appraised, require_appraised
@@ -80,6 +83,19 @@ def mask_id(id_no: pd.Series | str | None) -> pd.Series | str | None:
     if id_no is None or pd.isna(id_no):
         return None
     return mask_id(pd.Series([str(id_no)])).iloc[0]
+
+
+def mask_phone_sql(col: str) -> str:
+    """:func:`mask_phone` as a DuckDB expression on column ``col``."""
+    return (f"CASE WHEN length({col}) >= 8 THEN left({col}, 3) || '****' || right({col}, 4) "
+            f"ELSE regexp_replace({col}, '.', '*', 'g') END")
+
+
+def mask_id_sql(col: str) -> str:
+    """:func:`mask_id` as a DuckDB expression on column ``col``."""
+    return (f"CASE WHEN length({col}) >= 11 THEN left({col}, 6) || "
+            f"repeat('*', greatest(length({col}) - 10, 0)) || right({col}, 4) "
+            f"ELSE regexp_replace({col}, '.', '*', 'g') END")
 
 
 # ── the task list SQL ───────────────────────────────────────────────────────────────────────────
@@ -301,6 +317,50 @@ def rows_behind(df: pd.DataFrame, ind) -> pd.DataFrame:
 
 # ── the public API ──────────────────────────────────────────────────────────────────────────────
 
+#: the order of a task list (missing values last; the last three only settle ties)
+ORDER = ("branch_id", "employee_id", "rule_id", "due_on", "client_id", "created_on", "done_on",
+         "status")
+
+
+def task_query(catalog, level: str = "company", entity: str | None = None, *,
+               mask: bool = True) -> tuple[str, list]:
+    """(SQL, arguments) of the labelled task list read from ``task_list``: the columns of
+    :data:`TASK_COLUMNS_ZH` with rule names, the indicators behind each rule, the employee's
+    branch and name, the client's name, phone and id number (masked unless ``mask=False``),
+    dates as TIMESTAMP; the rows of employee or branch ``entity`` when given. Unsorted."""
+    backs = {rid: [i.id for i in inds] for rid, inds in catalog.indicators_by_rule().items()}
+    rules = catalog.tasks.rules
+    args: list = [x for r in rules for x in (r.id, r.name, ",".join(backs.get(r.id, [])))]
+    labels = ("SELECT * FROM (VALUES " + ", ".join(["(?, ?, ?)"] * len(rules))
+              + ") AS v(rule_id, rule_name, indicator_ids)") if rules else (
+        "SELECT NULL::VARCHAR AS rule_id, NULL::VARCHAR AS rule_name, "
+        "NULL::VARCHAR AS indicator_ids WHERE false")
+    where = ""
+    if level == "employee" and entity is not None:
+        where, args = "WHERE t.employee_id = ?", [*args, entity]
+    elif level == "branch" and entity is not None:
+        where, args = "WHERE e.branch_id = ?", [*args, entity]
+    phone, id_no = (mask_phone_sql("c.phone"), mask_id_sql("c.id_no")) if mask else (
+        "c.phone", "c.id_no")
+    sql = f"""
+        SELECT t.month, t.rule_id, r.rule_name, r.indicator_ids, e.branch_id, t.employee_id,
+               e.employee_name, t.client_id, c.client_name, {phone} AS phone, {id_no} AS id_no,
+               CAST(t.created_on AS TIMESTAMP) AS created_on,
+               CAST(t.due_on AS TIMESTAMP) AS due_on, CAST(t.done_on AS TIMESTAMP) AS done_on,
+               t.status, coalesce(t.due_in_month, false) AS due_in_month
+        FROM task_list AS t
+        LEFT JOIN ({labels}) AS r ON r.rule_id = t.rule_id
+        LEFT JOIN employees AS e ON e.employee_id = t.employee_id
+        LEFT JOIN clients AS c ON c.client_id = t.client_id
+        {where}"""
+    return sql, args
+
+
+def _rules(catalog, params) -> TaskRules:
+    if catalog.tasks is None:
+        raise SpecError("parameters file not found", file=str(find_params(params) / "tasks.yaml"))
+    return catalog.tasks
+
 
 def tasks(
     store: StoreLike,
@@ -324,9 +384,7 @@ def tasks(
     is an empty frame with these columns.
     """
     catalog = load_catalog(params)
-    rules = catalog.tasks
-    if rules is None:
-        raise SpecError("parameters file not found", file=str(find_params(params) / "tasks.yaml"))
+    rules = _rules(catalog, params)
     rule_ids: list[str] | None = None
     if indicator is not None:
         ind = catalog.indicator(indicator)
@@ -336,11 +394,8 @@ def tasks(
     if rule is not None:
         rules.rule(rule)
         rule_ids = [rule] if rule_ids is None or rule in rule_ids else []
-    where, args = "", []
-    if level == "employee" and entity is not None:
-        where, args = "WHERE t.employee_id = ?", [entity]
-    elif level == "branch" and entity is not None:
-        where, args = "WHERE e.branch_id = ?", [entity]
+    sql, args = task_query(catalog, level, entity, mask=mask)
+    order = ", ".join(f"{c} NULLS LAST" for c in ORDER)
     with connect(store) as con:
         check_month(con, month)
         _check_entity(con, level, entity)
@@ -348,38 +403,45 @@ def tasks(
         try:
             start = window_start(con)
             create_task_list(con, rules, start, rule_ids, materialize=True)
-            df = read_task_list(
-                con, rules, start,
-                f"""
-                SELECT t.*, e.employee_name, e.branch_id, c.client_name, c.phone, c.id_no
-                FROM task_list AS t
-                LEFT JOIN employees AS e ON e.employee_id = t.employee_id
-                LEFT JOIN clients AS c ON c.client_id = t.client_id
-                {where}
-                """,
-                args,
-            )
+            df = read_task_list(con, rules, start, f"{sql}\nORDER BY {order}", args)
         finally:
             drop_temp(con)
         if level == "employee" and entity is not None:  # the listings' rule, for him too
             require_appraised(employees_frame(con), month, entity,
                               load_appraised(params).min_days)
-    names = {r.id: r.name for r in rules.rules}
-    backs = {rid: [i.id for i in inds] for rid, inds in catalog.indicators_by_rule().items()}
-    df = df.assign(
-        rule_name=df["rule_id"].map(names),
-        indicator_ids=df["rule_id"].map(lambda r: ",".join(backs.get(r, []))),
-        due_in_month=df["due_in_month"].astype(bool),
-    )
+    df = df.astype({"due_in_month": bool})
     if indicator is not None:
         df = rows_behind(df, catalog.indicator(indicator))
     if mask:
-        df["phone"] = mask_phone(df["phone"])
-        df["id_no"] = mask_id(df["id_no"])
-    cols = list(TASK_COLUMNS_ZH)
-    df = df[cols].sort_values(["branch_id", "employee_id", "rule_id", "due_on", "client_id"])
+        df = df.astype({"phone": "string", "id_no": "string"})
     log.info("task list %s %s %s: %d tasks", month, level, entity or "all", len(df))
-    return df.reset_index(drop=True)
+    return df[list(TASK_COLUMNS_ZH)].reset_index(drop=True)
+
+
+def write_tasks(store: StoreLike, month: str, path: str | Path, *,
+                params: str | Path | None = None, order_by: tuple[str, ...] = ()) -> int:
+    """Every task of ``month`` (``tasks(level="company")``'s rows, masked) written to the Parquet
+    file ``path`` inside DuckDB, sorted by ``order_by`` then as :func:`tasks` sorts; the number of
+    rows. Nothing is held in pandas: a month of any size fits DuckDB's memory limit."""
+    catalog = load_catalog(params)
+    rules = _rules(catalog, params)
+    sql, args = task_query(catalog)
+    with connect(store) as con:
+        check_month(con, month)
+        create_report_months(con, [month])
+        try:
+            start = window_start(con)
+            create_task_list(con, rules, start, materialize=True)
+            try:
+                n = copy_parquet(con, sql, path, args=args,
+                                 order_by=list(dict.fromkeys([*order_by, *ORDER])))
+            except duckdb.Error as exc:
+                raise failing_rule(con, rules, start) or SpecError(
+                    f"task rules SQL failed: {exc}", file=rules.path) from None
+        finally:
+            drop_temp(con)
+    log.info("task list %s company all: %d tasks written to %s", month, n, path)
+    return n
 
 
 def _check_entity(con: duckdb.DuckDBPyConnection, level: str, entity: str | None) -> None:

@@ -148,10 +148,15 @@ def _employee_scorecard(store: StoreLike, month: str, params: Path) -> dict[str,
     return {"scores": s, "breakdown": bd}
 
 
-def _tasks(store: StoreLike, month: str, params: Path) -> pd.DataFrame:
-    from perfkit.metrics.tasks import tasks
+def _tasks(store: StoreLike, month: str, params: Path, file: Path, order: tuple[str, ...]) -> int:
+    from perfkit.metrics.tasks import write_tasks
 
-    return tasks(store, month, level="company", params=params)  # masked
+    return write_tasks(store, month, file, params=params, order_by=order)  # masked
+
+
+def _decode_tasks(df: pd.DataFrame) -> pd.DataFrame:
+    """The masked numbers as :func:`perfkit.metrics.tasks.tasks` gives them (pandas strings)."""
+    return df.astype({"phone": "string", "id_no": "string"})
 
 
 def _company_tables(store: StoreLike, month: str, params: Path) -> dict[str, pd.DataFrame]:
@@ -178,7 +183,7 @@ register("scores.branch", _branch_scores, scope=("entity_id",))
 register("scorecard.employee", _employee_scorecard, scope=("parent_id", "entity_id"))
 
 
-register("tasks", _tasks, scope=("branch_id", "employee_id"))
+register("tasks", _tasks, scope=("branch_id", "employee_id"), writes=True, decode=_decode_tasks)
 
 
 register("stat_tables.company", _company_tables)
@@ -267,9 +272,23 @@ register("levels.conditions", _level_conditions, scope=("branch_id", "employee_i
 register("pay", _pay, scope=("branch_id", "employee_id"), after=("scorecard.employee",))
 
 
+def _rfm_clients(store: StoreLike, month: str, params: Path, file: Path,
+                 order: tuple[str, ...]) -> int:
+    from perfkit.appraisal.rfm import write_rfm_clients
+
+    return write_rfm_clients(store, month, file, params, order)
+
+
+#: appraisal frames with a row per client, written inside DuckDB
+_WRITERS: dict[str, Writer] = {"rfm_clients": _rfm_clients}
+
+
 for _name, (_scope, _added) in APPRAISAL_SCOPES.items():
-    register(f"appraisal.{_name}", _appraisal(_name, _added), scope=_scope,
-             decode=_drop("branch_id") if _added else None)
+    if _name in _WRITERS:
+        register(f"appraisal.{_name}", _WRITERS[_name], scope=_scope, writes=True)
+    else:
+        register(f"appraisal.{_name}", _appraisal(_name, _added), scope=_scope,
+                 decode=_drop("branch_id") if _added else None)
 
 
 def _write(df: pd.DataFrame, path: Path, spec: FrameSpec, where: str) -> None:
