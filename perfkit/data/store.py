@@ -133,6 +133,19 @@ def duckdb_config(store: str | os.PathLike | None = None) -> dict[str, str]:
     return {"memory_limit": memory_limit(), "temp_directory": str(spill_folder(store))}
 
 
+def configure(con: duckdb.DuckDBPyConnection, store: str | os.PathLike | None = None) -> None:
+    """Apply :func:`duckdb_config` to the database of ``con``. Set after connecting rather than
+    passed to ``duckdb.connect``: DuckDB refuses a second connection to a file with another
+    configuration than the first, and an analyst's own ``duckdb.connect(path)`` must keep
+    working beside perfkit's. A folder DuckDB is spilling to already is kept."""
+    for key, value in duckdb_config(store).items():
+        try:
+            quoted = value.replace("'", "''")
+            con.execute(f"SET {key} = '{quoted}'")
+        except duckdb.Error as exc:  # e.g. the temporary directory is in use
+            log.debug("DuckDB %s stays as it is: %s", key, exc)
+
+
 def copy_parquet(con: duckdb.DuckDBPyConnection, sql: str, path: str | os.PathLike, *,
                  args: Sequence[Any] | Mapping[str, Any] | None = None, order_by: Sequence[str] = (),
                  row_group_size: int = 20_000) -> int:
@@ -174,7 +187,8 @@ def create_store(path: str | os.PathLike, *, overwrite: bool = False) -> duckdb.
         path.unlink()
         Path(str(path) + ".wal").unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), config=duckdb_config(path))
+    con = duckdb.connect(str(path))
+    configure(con, path)
     create_schema(con)
     return con
 
@@ -215,10 +229,11 @@ def open_store(
             return create_store(path)
         raise StoreError("store not found; build the demo store with `perfkit demo`", file=str(path))
     try:
-        con = duckdb.connect(str(path), read_only=read_only, config=duckdb_config(path))
+        con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
         raise StoreError(f"cannot open store: {exc}", file=str(path)) from None
     try:
+        configure(con, path)
         check_version(con, str(path))
     except Exception:
         con.close()

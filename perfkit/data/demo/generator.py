@@ -38,6 +38,15 @@ helpers), ``staff`` (branches, employees, behaviour, reviews, incidents, market)
 orders the tables and writes them. Tables are built in the calling thread while two writer threads
 (client_months alone on one) load finished tables into DuckDB; each is inserted without its key and
 the primary key is added afterwards, several times faster than maintaining the index row by row.
+
+Memory is bounded whatever the number of clients: every client is registered first (a few numbers
+each), then the clients are simulated and written :data:`CHUNK_CLIENTS` at a time, in the order of
+their client numbers, each chunk from random streams of its own (the first chunk from the streams
+an unchunked build uses, so a store of at most that many clients is built exactly as before). A
+later chunk is appended to tables that have their key already, and the store is checkpointed after
+each chunk, so that neither the rows nor the key index of earlier chunks stay in memory. Contact
+and survey numbers continue from chunk to chunk; within a chunk, rows are in the order of their
+month (client_months) or time (contacts, surveys).
 """
 
 from __future__ import annotations
@@ -45,15 +54,27 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import fields
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from perfkit.data.demo.base import _Calendar, _calendar, _cat, _codes, _dates, _join, _num, _strs
-from perfkit.data.demo.clients import _client_table, _clients, _risk, _simulate
+from perfkit.data.demo.base import (
+    _Calendar,
+    _calendar,
+    _cat,
+    _codes,
+    _dates,
+    _join,
+    _num,
+    _strs,
+)
+from perfkit.data.demo.clients import _client_table, _Clients, _clients, _risk, _simulate
 from perfkit.data.demo.contacts import _contacts, _surveys
 from perfkit.data.demo.staff import (
     _employee_table,
@@ -73,12 +94,21 @@ log = logging.getLogger(__name__)
 
 __all__ = ["generate"]
 
+#: clients simulated and written at a time. Part of the generator, not a machine setting: a store
+#: of more clients than this is drawn chunk by chunk (other numbers than one unchunked draw), and
+#: the same flags and seed always give the same store.
+CHUNK_CLIENTS = 500_000
+
+#: yielded by :func:`_tables` after each chunk of clients: the writes so far are checkpointed
+CHUNK_END = "(chunk end)"
+
 
 # ----------------------------------------------------------------------------- loading
 
 
-def _load(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table) -> int:
-    """Replace ``table``'s rows with ``data`` (columns in schema order).
+def _load(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table, *, append: bool = False) -> int:
+    """Replace ``table``'s rows with ``data`` (columns in schema order), or with ``append`` add
+    them to the rows (and key) already written.
 
     Bulk path: insert into the table without its key, then add the primary key in one pass —
     several times faster than maintaining the index row by row. Falls back to a plain insert
@@ -89,6 +119,9 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table) -> int:
     cols = ", ".join(f"{c.name} {c.type}{'' if c.nullable else ' NOT NULL'}" for c in table.columns)
     con.register("_demo_src", data)
     try:
+        if append:
+            con.execute(f"INSERT INTO {table.name} SELECT * FROM _demo_src")
+            return data.num_rows
         con.execute(f"DROP TABLE {table.name}")
         con.execute(f"CREATE TABLE {table.name} ({cols})")
         con.execute(f"INSERT INTO {table.name} SELECT * FROM _demo_src")
@@ -104,6 +137,40 @@ def _load(con: duckdb.DuckDBPyConnection, table: Table, data: pa.Table) -> int:
     return data.num_rows
 
 
+def _chunks(n: int) -> list[tuple[int, int]]:
+    """Client positions ``[lo, hi)`` of each chunk (at least one, even for no clients)."""
+    return [(lo, min(lo + CHUNK_CLIENTS, n)) for lo in range(0, max(n, 1), CHUNK_CLIENTS)]
+
+
+def _chunk_streams(seed: int, chunk: int) -> list[np.random.Generator]:
+    """The random streams of chunk ``chunk``: those of an unchunked build for the first, for
+    chunk j > 0 stream i is seeded by ``(seed, spawn key (i, j))`` — independent of the others."""
+    if chunk == 0:
+        return [np.random.default_rng(x) for x in np.random.SeedSequence(seed).spawn(13)]
+    return [np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, chunk)))
+            for i in range(13)]
+
+
+def _part(c: _Clients, lo: int, hi: int) -> _Clients:
+    """The clients at positions ``[lo, hi)`` of ``c`` (as registered, before the simulation)."""
+    if (lo, hi) == (0, c.n):
+        return c
+    n = c.n
+    sel = (c.acct >= lo) & (c.acct < hi)
+    kw = {f.name: getattr(c, f.name)[lo:hi] for f in fields(c)
+          if isinstance(getattr(c, f.name), np.ndarray) and f.name not in ("acct", "open_m")
+          and len(getattr(c, f.name)) == n}
+    return _Clients(**kw, acct=c.acct[sel] - lo, open_m=c.open_m[sel])
+
+
+def _renumber(table: pa.Table, column: str, offset: int) -> pa.Table:
+    """``table`` with ``offset`` added to its number column ``column`` (ids continue across chunks)."""
+    if not offset:
+        return table
+    i = table.column_names.index(column)
+    return table.set_column(i, column, pc.add(table[column], pa.scalar(offset, pa.int64())))
+
+
 # ----------------------------------------------------------------------------- entry point
 
 
@@ -115,10 +182,12 @@ def _daily_average(rng: np.random.Generator, begin: np.ndarray, end: np.ndarray)
     return np.round(np.maximum((begin + (end - begin) * where) * swing, 0.0), 2)
 
 
-def _tables(cal: _Calendar, branches: int, employees: int, clients: int, seed: int):
-    """Yield ``(table name, Arrow table)`` for every table, cheapest-to-build-first where it helps
+def _tables(cal: _Calendar, branches: int, employees: int, clients: int,
+            seed: int) -> Iterator[tuple[str, pa.Table | None]]:
+    """Yield ``(table name, Arrow table)`` for every table — the client tables once per chunk of
+    clients, each chunk followed by ``(CHUNK_END, None)`` — cheapest-to-build-first where it helps
     the writer start early. Each part draws from its own random stream of ``seed``."""
-    streams = [np.random.default_rng(x) for x in np.random.SeedSequence(seed).spawn(13)]
+    streams = _chunk_streams(seed, 0)
     t0 = time.perf_counter()
     ret, rf = _market(streams[0], cal)
     staff = _staff(streams[1], branches, employees, cal)
@@ -131,7 +200,26 @@ def _tables(cal: _Calendar, branches: int, employees: int, clients: int, seed: i
     yield "market", pa.table(
         {"month": _strs(cal.labels), "index_return": pa.array(ret), "risk_free_rate": pa.array(rf)}
     )
-    cl = _clients(streams[3], clients, staff, params, cal, ret)
+    everyone = _clients(streams[3], clients, staff, params, cal, ret)
+    ids = {"contacts": 0, "surveys": 0}
+    for j, (lo, hi) in enumerate(_chunks(everyone.n)):
+        rs = streams if j == 0 else _chunk_streams(seed, j)
+        for name, data in _client_tables(rs, _part(everyone, lo, hi), staff, params, cal, ret,
+                                         emp_ids, branch_ids, t0):
+            if name in ids:
+                data = _renumber(data, data.column_names[0], ids[name])
+                ids[name] += data.num_rows
+            yield name, data
+        yield CHUNK_END, None
+    yield "reviews", _reviews(streams[9], staff, cal, emp_ids)
+    yield "incidents", _incidents(streams[10], staff, cal, emp_ids)
+
+
+def _client_tables(streams: list[np.random.Generator], cl: _Clients, staff, params,
+                   cal: _Calendar, ret: np.ndarray, emp_ids: pa.Array, branch_ids: pa.Array,
+                   t0: float) -> Iterator[tuple[str, pa.Table]]:
+    """The tables of the clients ``cl`` (one chunk): client_months, clients, risk_assessments,
+    contacts and surveys, numbered from 1 where they have numbers."""
     mo = _simulate(streams[4], cl, staff, params, cal, ret)
     log.info("demo: simulated %d clients (%d accounts, %d account-months) in %.1fs",
              cl.n, len(cl.acct), len(mo.t), time.perf_counter() - t0)
@@ -156,6 +244,7 @@ def _tables(cal: _Calendar, branches: int, employees: int, clients: int, seed: i
             "pnl": pa.array(mo.pnl[by_month]),
         }
     )
+    del avg, by_month
     risk = _risk(streams[5], cl, cal)
     prof = _client_table(streams[6], cl, staff, params, cal, risk, emp_ids, branch_ids, cids)
     yield "clients", prof.table
@@ -168,8 +257,6 @@ def _tables(cal: _Calendar, branches: int, employees: int, clients: int, seed: i
     )
     yield "contacts", _contacts(streams[7], cl, staff, params, cal, mo, risk, prof.completed, emp_ids, cids)
     yield "surveys", _surveys(streams[8], cl, staff, mo, emp_ids, cids)
-    yield "reviews", _reviews(streams[9], staff, cal, emp_ids)
-    yield "incidents", _incidents(streams[10], staff, cal, emp_ids)
 
 
 @writes_store("perfkit demo", "db")
@@ -219,12 +306,16 @@ def generate(
     cursors = [con.cursor() for _ in writers]
     pending: list[Future] = []
 
-    def write(name: str, data: pa.Table, built: float, cur: duckdb.DuckDBPyConnection) -> None:
+    written: set[str] = set()
+
+    def write(name: str, data: pa.Table, built: float, cur: duckdb.DuckDBPyConnection,
+              append: bool) -> None:
         t0 = time.perf_counter()
-        counts[name] = _load(cur, TABLE_BY_NAME[name], data)
+        rows = _load(cur, TABLE_BY_NAME[name], data, append=append)
+        counts[name] = counts.get(name, 0) + rows
         took = time.perf_counter() - t0
-        log.info("demo %s: %d rows (built %.1fs, written %.1fs)", name, counts[name], built, took,
-                 extra={"demo_table": name, "demo_rows": counts[name], "demo_build": built,
+        log.info("demo %s: %d rows (built %.1fs, written %.1fs)", name, rows, built, took,
+                 extra={"demo_table": name, "demo_rows": rows, "demo_build": built,
                         "demo_write": took})
 
     try:
@@ -233,11 +324,22 @@ def generate(
             cur.execute("SET enable_progress_bar = false")
         t0 = time.perf_counter()
         for name, data in _tables(cal, branches, employees, clients, seed):
+            if name == CHUNK_END:
+                if len(_chunks(clients)) > 1:  # nothing of this chunk stays in memory
+                    for f in pending:
+                        f.result()
+                    con.execute("CHECKPOINT")
+                t0 = time.perf_counter()
+                continue
             i = 0 if name == "client_months" else 1
-            pending.append(writers[i].submit(write, name, data, time.perf_counter() - t0, cursors[i]))
+            pending.append(writers[i].submit(write, name, data, time.perf_counter() - t0,
+                                             cursors[i], name in written))
+            written.add(name)
+            del data
             for f in pending:  # fail fast when a write went wrong
                 if f.done():
                     f.result()
+            pending = [f for f in pending if not f.done()]
             t0 = time.perf_counter()
         for f in pending:
             f.result()
