@@ -64,13 +64,15 @@ def _physical_memory() -> int:
         return 8 * 2**30
 
 
-def memory_limit() -> str:
+def memory_limit(default_at_most: int | None = None) -> str:
     """DuckDB's ``memory_limit`` for perfkit's connections: ``$PERFKIT_DUCKDB_MEMORY`` (an amount
     such as ``4GB`` or a share of the machine's memory such as ``30%``), else
-    :data:`MEMORY_SHARE` of the physical memory, at least 1 GB. StoreError for a malformed value."""
+    :data:`MEMORY_SHARE` of the physical memory, at least 1 GB (and at most ``default_at_most``
+    MB when given). StoreError for a malformed value."""
     text = os.environ.get(MEMORY_ENV, "").strip()
     if not text:
-        return f"{max(int(_physical_memory() * MEMORY_SHARE) >> 20, 1024)}MB"
+        mb = max(int(_physical_memory() * MEMORY_SHARE) >> 20, 1024)
+        return f"{min(mb, default_at_most) if default_at_most else mb}MB"
     share = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", text)
     if share and 0 < float(share[1]) <= 100:
         return f"{max(int(_physical_memory() * float(share[1]) / 100) >> 20, 64)}MB"

@@ -87,7 +87,7 @@ from perfkit.data.demo.staff import (
 )
 from perfkit.data.lock import writes_store
 from perfkit.data.schema import RISK_LEVELS, TABLE_BY_NAME, Table
-from perfkit.data.store import create_store
+from perfkit.data.store import create_store, memory_limit
 from perfkit.errors import RequestError
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,11 @@ CHUNK_CLIENTS = 500_000
 
 #: yielded by :func:`_tables` after each chunk of clients: the writes so far are checkpointed
 CHUNK_END = "(chunk end)"
+
+#: DuckDB's memory limit while writing (MB) unless ``$PERFKIT_DUCKDB_MEMORY`` says otherwise: the
+#: writer needs little more than one chunk's key index, and what it has written is in the store
+#: file; the numbers of the chunk being drawn live beside it, in numpy
+WRITE_MEMORY_MB = 2048
 
 
 # ----------------------------------------------------------------------------- loading
@@ -319,6 +324,7 @@ def generate(
                         "demo_write": took})
 
     try:
+        con.execute(f"SET memory_limit = '{memory_limit(WRITE_MEMORY_MB)}'")
         for cur in (con, *cursors):
             cur.execute("SET preserve_insertion_order = false")
             cur.execute("SET enable_progress_bar = false")
