@@ -50,6 +50,8 @@ def default_db() -> Path:
 #: machine's memory) and the folder it spills to
 MEMORY_ENV = "PERFKIT_DUCKDB_MEMORY"
 TEMP_ENV = "PERFKIT_DUCKDB_TEMP"
+#: environment variable capping DuckDB's threads per process (default: DuckDB's, one per core)
+THREADS_ENV = "PERFKIT_DUCKDB_THREADS"
 
 #: the default memory limit, as a share of the machine's physical memory. DuckDB's own default
 #: (80 %) lets one query take a machine that the month's report workers share; a fifth of it
@@ -99,7 +101,22 @@ def spill_folder(store: str | os.PathLike | None = None) -> Path:
             base = Path(store).resolve().parent if store is not None else Path.cwd()
             root = base / ".perfkit-cache" / "duckdb-tmp"
     _sweep(root)
+    with contextlib.suppress(OSError):  # DuckDB creates the last folder only, when it spills
+        root.mkdir(parents=True, exist_ok=True)
     return root / str(os.getpid())
+
+
+def resource_error(exc: BaseException, where: str | None = None) -> StoreError | None:
+    """A StoreError saying what to change when ``exc`` is DuckDB running out of memory or failing
+    to spill to disk (not the query's fault); None for any other error."""
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return StoreError(f"DuckDB ran out of memory: {str(exc).splitlines()[0]}; raise "
+                          f"${MEMORY_ENV} (now {memory_limit()})", file=where)
+    if isinstance(exc, duckdb.IOException):
+        return StoreError(f"DuckDB could not read or write a file: {str(exc).splitlines()[0]} "
+                          f"(its spill folder is ${TEMP_ENV}, default .perfkit-cache/duckdb-tmp "
+                          f"beside the store)", file=where)
+    return None
 
 
 _SWEPT: set[Path] = set()
@@ -131,8 +148,15 @@ def _alive(pid: int) -> bool:
 
 def duckdb_config(store: str | os.PathLike | None = None) -> dict[str, str]:
     """The settings of every connection perfkit opens to ``store``: ``memory_limit``
-    (:func:`memory_limit`) and ``temp_directory`` (:func:`spill_folder`)."""
-    return {"memory_limit": memory_limit(), "temp_directory": str(spill_folder(store))}
+    (:func:`memory_limit`), ``temp_directory`` (:func:`spill_folder`) and, when
+    ``$PERFKIT_DUCKDB_THREADS`` is set, ``threads``."""
+    config = {"memory_limit": memory_limit(), "temp_directory": str(spill_folder(store))}
+    threads = os.environ.get(THREADS_ENV, "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise StoreError(f"${THREADS_ENV} must be a whole number ≥ 1, got {threads!r}")
+        config["threads"] = threads
+    return config
 
 
 def configure(con: duckdb.DuckDBPyConnection, store: str | os.PathLike | None = None) -> None:

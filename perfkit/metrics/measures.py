@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from perfkit.data.store import StoreLike, default_db
+from perfkit.data.store import StoreLike, default_db, resource_error
 from perfkit.errors import SpecError
 from perfkit.metrics.catalog import Catalog, MeasureFile, render_sql
 from perfkit.metrics.months import (
@@ -47,6 +47,8 @@ def _run_file(con: duckdb.DuckDBPyConnection, mf: MeasureFile, catalog: Catalog)
     try:
         df = con.execute(sql).df()
     except duckdb.Error as exc:
+        if resource_error(exc) is not None:
+            raise resource_error(exc, mf.path) from None
         if TASK_LIST in mf.sql and catalog.tasks is not None:  # the task rules run inside this query
             rule_error = failing_rule(con, catalog.tasks, window_start(con))
             if rule_error is not None:

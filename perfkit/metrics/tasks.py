@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from perfkit.data.store import StoreLike, connect, copy_parquet
+from perfkit.data.store import StoreLike, connect, copy_parquet, resource_error
 from perfkit.errors import RequestError, SpecError
 from perfkit.metrics.catalog import ALL_TASKS, SqlDate, TaskRules, load_catalog, render_sql
 from perfkit.metrics.entities import employees_frame, load_appraised, require_appraised
@@ -261,7 +261,7 @@ def create_task_list(
             f"{task_list_sql(rules, start, rule_ids, owners)}"
         )
     except duckdb.Error as exc:
-        raise failing_rule(con, rules, start) or SpecError(
+        raise resource_error(exc) or failing_rule(con, rules, start) or SpecError(
             f"task rules SQL failed: {exc}", file=rules.path) from None
 
 
@@ -273,18 +273,20 @@ def read_task_list(
     try:
         return con.execute(sql, args or []).df()
     except duckdb.Error as exc:
-        raise failing_rule(con, rules, start) or SpecError(
+        raise resource_error(exc) or failing_rule(con, rules, start) or SpecError(
             f"task rules SQL failed: {exc}", file=rules.path) from None
 
 
 def failing_rule(con: duckdb.DuckDBPyConnection, rules: TaskRules, start: str | None) -> SpecError | None:
     """The error of the first rule whose query fails when run on its own (None when all run):
-    a SpecError naming tasks.yaml, the rule and its ``sql`` field."""
+    a SpecError naming tasks.yaml, the rule and its ``sql`` field — or a StoreError when DuckDB
+    ran out of memory or disk instead (:func:`~perfkit.data.store.resource_error`)."""
     for r in rules.rules:
         try:
             con.execute(f"SELECT count(*) FROM ({_candidates_sql(r, rules.path, start)})").fetchall()
         except duckdb.Error as one:
-            return SpecError(f"task rule {r.id!r}: field 'sql': {one}", file=rules.path)
+            return resource_error(one) or SpecError(f"task rule {r.id!r}: field 'sql': {one}",
+                                                    file=rules.path)
     return None
 
 
@@ -436,7 +438,7 @@ def write_tasks(store: StoreLike, month: str, path: str | Path, *,
                 n = copy_parquet(con, sql, path, args=args,
                                  order_by=list(dict.fromkeys([*order_by, *ORDER])))
             except duckdb.Error as exc:
-                raise failing_rule(con, rules, start) or SpecError(
+                raise resource_error(exc) or failing_rule(con, rules, start) or SpecError(
                     f"task rules SQL failed: {exc}", file=rules.path) from None
         finally:
             drop_temp(con)
