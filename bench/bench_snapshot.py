@@ -4,7 +4,8 @@
                                              [--employee ID] [--branch ID]
 
 The snapshot is built twice in a scratch cache folder: cold (no measures cache either, as for the first
-run on new data) and with the measures cache already filled. The data load of a report is the
+run on new data; its peak memory, the PSS of this process, is printed too) and with the measures
+cache already filled. The data load of a report is the
 construction of its class in ``perfkit.report`` (everything ``__post_init__`` loads; no widgets drawn),
 timed in a fresh Python process per sample (pandas, pyarrow, duckdb, matplotlib and seaborn imported
 and the chart style set before the clock starts, as in a kernel that has run its imports), with the measures cache warm — what a batch notebook pays after the first
@@ -24,7 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from perfkit.data.store import default_db, months, open_store
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_batch import PeakMemory  # noqa: E402
+
+from perfkit.data.store import default_db, months, open_store  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PERFKIT_CACHE"] = str(scratch)
     try:
         t0 = time.perf_counter()
-        build(db, month, root=scratch / "cold")
+        with PeakMemory() as mem:
+            build(db, month, root=scratch / "cold")
         cold = time.perf_counter() - t0
         t0 = time.perf_counter()
         path = build(db, month, root=scratch / "warm")
@@ -98,8 +103,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"store {db}: {size[0]} branches, {size[1]} employees, {size[2]:,} clients; "
           f"month {month}; medians of {args.repeat} fresh processes")
-    print(f"snapshot build: {cold:.1f} s cold (measures computed), {warm:.1f} s with the measures "
-          f"cache; {snap_bytes / 1e6:.1f} MB of Parquet\n")
+    print(f"snapshot build: {cold:.1f} s cold (measures computed; peak {mem.peak / 2**20:,.0f} MB "
+          f"PSS), {warm:.1f} s with the measures cache; {snap_bytes / 1e6:.1f} MB of Parquet; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     print("| report | data load, direct | data load, snapshot slice | speed-up |")
     print("|---|---:|---:|---:|")
     for role, entity, d, s in rows:
