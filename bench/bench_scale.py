@@ -29,7 +29,8 @@ project     a full month of ``--project-clients`` clients and ``--project-report
             ``--project-cores`` cores, from the measured figures (the model is printed).
 
 Prints Markdown for bench/README.md, the load average at each step, and writes ``bench_scale.json``
-(every figure) and ``bench_scale.md`` into ``--out``.
+(every figure), ``bench_scale.md`` and the log of each subprocess (``build.log``, ``snapshot.log``:
+a line per frame with its seconds, ``indicators.log``) into ``--out``.
 """
 
 from __future__ import annotations
@@ -91,10 +92,10 @@ def _pss(procs: list[psutil.Process]) -> int:
     return total
 
 
-def measured(cmd: list[str], env: dict[str, str] | None = None,
+def measured(cmd: list[str], env: dict[str, str] | None = None, log_file: Path | None = None,
              interval: float = 0.5) -> tuple[float, int, str]:
-    """Run ``cmd``; (wall seconds, peak summed PSS of it and its descendants, its stdout).
-    Raises when it fails."""
+    """Run ``cmd``; (wall seconds, peak summed PSS of it and its descendants, its stdout); its
+    stderr (perfkit's log: a line per table or frame) goes to ``log_file``. Raises when it fails."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     peak, stop = 0, threading.Event()
@@ -113,6 +114,8 @@ def measured(cmd: list[str], env: dict[str, str] | None = None,
     stop.set()
     t.join()
     wall = time.perf_counter() - t0
+    if log_file is not None:
+        log_file.write_text(err, encoding="utf-8")
     if proc.returncode:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
     return wall, peak, out
@@ -247,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"load average before the build: {load()}")
         wall, peak, _ = measured([perfkit, "demo", "--branches", str(args.branches), "--employees",
                                   str(args.employees), "--clients", str(args.clients), "--db",
-                                  str(args.db)])
+                                  str(args.db)], log_file=out / "build.log")
         res["build"] = {"seconds": wall, "peak": peak, "bytes": size_of(args.db)}
         say(f"build: `perfkit demo --branches {args.branches} --employees {args.employees} "
             f"--clients {args.clients}` {wall:.0f} s, peak {mb(peak)}, store "
@@ -269,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         say(f"load average before the snapshot: {load()}")
         wall, peak, text = measured([perfkit, "snapshot", "--db", str(args.db), "--month",
                                      args.month, "--params", str(args.params), "--force"],
-                                    env=env_with(PERFKIT_CACHE=str(cache)))
+                                    env=env_with(PERFKIT_CACHE=str(cache)),
+                                    log_file=out / "snapshot.log")
         snap = Path(text.strip().splitlines()[-1])
         res["snapshot"] = {"seconds": wall, "peak": peak, "bytes": size_of(snap), "path": str(snap)}
         say(f"snapshot: {wall:.0f} s, peak {mb(peak)}, {mb(size_of(snap))} of Parquet; "
@@ -287,7 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                                       args.month, "--level", "employee", "--params",
                                       str(args.params), "--format", "csv", "--out",
                                       str(Path(cold) / "indicators.csv")],
-                                     env=env_with(PERFKIT_CACHE=cold))
+                                     env=env_with(PERFKIT_CACHE=cold),
+                                     log_file=out / "indicators.log")
         catalog = load_catalog(args.params)
         inputs = referenced_columns(catalog)
         con = open_store(args.db)
