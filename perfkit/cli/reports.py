@@ -17,8 +17,9 @@ BY_EMPLOYEE = "an employee id, or a branch id for its employees"
 def cmd_indicators(args: argparse.Namespace) -> int:
     from perfkit.metrics.indicators import indicators
 
-    df = indicators(args.db, args.month, args.level, entity=args.entity, params=args.params)
-    # the history list column does not fit a flat table
+    # the history list column does not fit a flat table: the month and the one before only
+    df = indicators(args.db, args.month, args.level, entity=args.entity, params=args.params,
+                    history=1)
     write_frames({"indicators": df.drop(columns="history")}, args.format, args.out)
     return 0
 

@@ -138,13 +138,50 @@ def _run_files(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catal
     return [results[i] for i in range(len(files))]
 
 
+#: DuckDB memory (bytes) a measure query needs per account-month it covers (the task rules list
+#: and join every client of every month asked for; measured on the 10,000,000-client store of
+#: bench/README.md, whose twelve months at once spilled 18 GB beyond a 4.4 GiB limit)
+BYTES_PER_ACCOUNT_MONTH = 300
+
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def month_batches(con: duckdb.DuckDBPyConnection, months: list[str]) -> list[list[str]]:
+    """``months`` (sorted) in runs computed by one query each: as many months as fit DuckDB's
+    memory limit at :data:`BYTES_PER_ACCOUNT_MONTH` (all of them on a store of a few million
+    clients, one or two at a time on one of ten million), so that a long history is computed
+    in memory rather than spilled to disk."""
+    if len(months) < 2:
+        return [months]
+    text = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    number, _, unit = str(text).partition(" ")
+    try:
+        limit = float(number) * _UNITS[unit]
+    except (ValueError, KeyError):  # no limit, or a format this DuckDB does not use
+        return [months]
+    rows = con.execute("SELECT count(*) FROM client_months WHERE month = ?", [months[-1]]).fetchone()[0]
+    per = max(1, int(limit // max(rows * BYTES_PER_ACCOUNT_MONTH, 1)))
+    return [months[i:i + per] for i in range(0, len(months), per)]
+
+
 def measure_frame(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catalog) -> pd.DataFrame:
     """One row per (employee_id, month) for every employee and every month in ``months``, one
     float column per measure of ``catalog`` (money in 元, counts as numbers). An employee with no
-    data in a month has 0 for every measure. Rows are sorted by employee_id, month.
+    data in a month has 0 for every measure. Rows are sorted by employee_id, month. Months are
+    computed in runs that fit DuckDB's memory (:func:`month_batches`); a month's rows do not
+    depend on the other months asked for.
     """
-    t0 = time.perf_counter()
     months = sorted(set(months))
+    batches = month_batches(con, months)
+    if len(batches) == 1:
+        return _measure_batch(con, months, catalog)
+    frame = pd.concat([_measure_batch(con, b, catalog) for b in batches], ignore_index=True)
+    return frame.sort_values(["employee_id", "month"], kind="stable", ignore_index=True)
+
+
+def _measure_batch(con: duckdb.DuckDBPyConnection, months: list[str], catalog: Catalog) -> pd.DataFrame:
+    """:func:`measure_frame` of ``months`` in one query per measure file."""
+    t0 = time.perf_counter()
     create_report_months(con, months)
     try:
         _create_task_list(con, catalog)
