@@ -15,7 +15,7 @@ build       `perfkit demo` with the size flags, when ``--db`` does not exist (a 
 snapshot    `perfkit snapshot` in a subprocess with an empty cache folder (no measures cached:
             everything computed), wall time, peak memory, size on disk;
 indicators  `perfkit indicators --level employee` in a subprocess with an empty cache (cold: the
-            month and its 12-month history); then, in this process, the month's measures and
+            month and the one before); then, in this process, the month's measures and
             indicator values against DuckDB's scan of every column they read (best of
             ``--repeat``; the ratio bench_indicators.py reports);
 reports     `perfkit run --only company,<branch>,<sample of employees>` (perfkit engine,
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         res["indicators"] = {"cli_seconds": wall, "cli_peak": peak, "scan_seconds": t_scan,
                              "month_seconds": t_pk, "ratio": t_pk / t_scan}
         say(f"indicators: `perfkit indicators --level employee` cold {wall:.0f} s (the month and "
-            f"its 12-month history), peak {mb(peak)}; the month's measures and values "
+            f"the one before, for prev_value and change), peak {mb(peak)}; the month's measures and values "
             f"{t_pk:.2f} s against {t_scan:.2f} s of DuckDB scanning their input columns = "
             f"**{t_pk / t_scan:.2f}×** (best of {args.repeat}); load average {load()}")
 
