@@ -26,7 +26,10 @@ serial      the same jobs by the naive serial loop (`papermill` + `jupyter nbcon
             ratio to perfkit (slow: off by default);
 shared      output size with shared assets (``--shared-sample`` reports re-exported);
 project     a full month of ``--project-clients`` clients and ``--project-reports`` reports on
-            ``--project-cores`` cores, from the measured figures (the model is printed).
+            ``--project-cores`` cores, from the measured figures (the model is printed): those of
+            this run, else of the last run into ``--out`` (its ``bench_scale.json``), plus the
+            reports of the runs named by ``--reports-from`` (e.g. a 150-employee branch measured
+            on a store of 4 such branches).
 
 Prints Markdown for bench/README.md, the load average at each step, and writes ``bench_scale.json``
 (every figure), ``bench_scale.md`` and the log of each subprocess (``build.log``, ``snapshot.log``:
@@ -220,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--project-reports", type=int, default=5300)
     ap.add_argument("--project-branches", type=int, default=460)
     ap.add_argument("--project-cores", type=int, default=16)
+    ap.add_argument("--reports-from", type=Path, nargs="*", default=[],
+                    help="bench_scale.json of other runs whose reports join the projection's fit")
     args = ap.parse_args(argv)
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     unknown = sorted(set(steps) - set(STEPS))
@@ -233,8 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path(tmp_holder.name)
     out.mkdir(parents=True, exist_ok=True)
     cache = out / "cache"  # the snapshot and measures of this run, nothing older
-    res: dict = {"db": str(args.db), "month": args.month, "steps": steps,
-                 "cores": os.cpu_count(), "workers": workers}
+    earlier = out / "bench_scale.json"
+    res: dict = json.loads(earlier.read_text(encoding="utf-8")) if earlier.exists() else {}
+    res.update({"db": str(args.db), "month": args.month, "steps": steps,
+                "cores": os.cpu_count(), "workers": workers})
     lines: list[str] = []
 
     def say(text: str = "") -> None:
@@ -399,6 +406,15 @@ def project(res: dict, args: argparse.Namespace) -> str:
     per role; their mean when they show no trend), task rows per client as measured, the month's reports one company, every branch and
     employees for the rest, spread evenly over the cores."""
     r, snap = res["reports"], res["snapshot"]
+    secs = {role: dict(v) for role, v in r["worker_seconds"].items()}
+    rows_of = {role: dict(v) for role, v in r["task_rows"].items()}
+    for other in args.reports_from:  # more reports for the fit (ids prefixed: other stores)
+        o = json.loads(other.read_text(encoding="utf-8"))["reports"]
+        for role in ("branch", "employee"):
+            for k, v in o["worker_seconds"].get(role, {}).items():
+                secs.setdefault(role, {})[f"{other.parent.name}/{k}"] = v
+                rows_of.setdefault(role, {})[f"{other.parent.name}/{k}"] = (
+                    o["task_rows"].get(role, {}).get(k, 0))
     clients = res["store"]["clients"]
     scale = args.project_clients / clients
     cores_now = res["cores"] or 2
@@ -413,16 +429,15 @@ def project(res: dict, args: argparse.Namespace) -> str:
     parts = []
     for role, count, x_then in (("employee", employees, per_emp_then),
                                 ("branch", args.project_branches, per_branch_then)):
-        secs = r["worker_seconds"].get(role, {})
-        rows = r["task_rows"].get(role, {})
-        xs, ys = [rows.get(k, 0) for k in secs], list(secs.values())
+        role_secs, rows = secs.get(role, {}), rows_of.get(role, {})
+        xs, ys = [rows.get(k, 0) for k in role_secs], list(role_secs.values())
         a, b = fit(xs, ys)
         if b < 0:  # no trend in the reports measured: their mean, whatever the rows
             a, b = statistics.mean(ys), 0.0
         each = a + b * x_then
         core_s += count * each
         parts.append(f"{count:,} {role} reports × {each:.2f} s (a = {a:.2f} s, b = {b * 1000:.3f} ms "
-                     f"per task row, {x_then:,.0f} rows each)")
+                     f"per task row over {len(ys)} reports measured; {x_then:,.0f} rows each)")
     reports_min = core_s / args.project_cores / 60
     return (f"Projection — {args.project_clients:,} clients, {args.project_reports:,} reports, "
             f"{args.project_cores} cores: snapshot {snap_slow / 60:.1f} min at this machine's "
