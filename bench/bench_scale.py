@@ -276,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     # 2. the snapshot, cold
     snap: Path | None = None
     if "snapshot" in steps:
+        for part in cache.glob("measures-*.parquet"):  # cold: no measures of an earlier run
+            part.unlink()
         say(f"load average before the snapshot: {load()}")
         wall, peak, text = measured([perfkit, "snapshot", "--db", str(args.db), "--month",
                                      args.month, "--params", str(args.params), "--force"],

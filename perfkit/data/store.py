@@ -54,9 +54,11 @@ TEMP_ENV = "PERFKIT_DUCKDB_TEMP"
 THREADS_ENV = "PERFKIT_DUCKDB_THREADS"
 
 #: the default memory limit, as a share of the machine's physical memory. DuckDB's own default
-#: (80 %) lets one query take a machine that the month's report workers share; a fifth of it
-#: holds a 10-million-client month's largest join on a 24 GiB machine, and more spills to disk.
-MEMORY_SHARE = 0.2
+#: (80 %) lets one query take a machine that the month's report workers share; less than a fifth
+#: of it holds a 10-million-client month's largest joins on a 24 GiB machine (more spills to
+#: disk) and leaves room for the frames perfkit keeps in pandas under the 6 GB the month's
+#: snapshot may take there (bench/README.md)
+MEMORY_SHARE = 0.18
 
 
 def _physical_memory() -> int:
@@ -69,15 +71,15 @@ def _physical_memory() -> int:
 def memory_limit(default_at_most: int | None = None) -> str:
     """DuckDB's ``memory_limit`` for perfkit's connections: ``$PERFKIT_DUCKDB_MEMORY`` (an amount
     such as ``4GB`` or a share of the machine's memory such as ``30%``), else
-    :data:`MEMORY_SHARE` of the physical memory, at least 1 GB (and at most ``default_at_most``
-    MB when given). StoreError for a malformed value."""
+    :data:`MEMORY_SHARE` of the physical memory, at least 1 GiB (and at most ``default_at_most``
+    MiB when given). StoreError for a malformed value."""
     text = os.environ.get(MEMORY_ENV, "").strip()
     if not text:
-        mb = max(int(_physical_memory() * MEMORY_SHARE) >> 20, 1024)
-        return f"{min(mb, default_at_most) if default_at_most else mb}MB"
+        mib = max(int(_physical_memory() * MEMORY_SHARE) >> 20, 1024)
+        return f"{min(mib, default_at_most) if default_at_most else mib}MiB"
     share = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", text)
     if share and 0 < float(share[1]) <= 100:
-        return f"{max(int(_physical_memory() * float(share[1]) / 100) >> 20, 64)}MB"
+        return f"{max(int(_physical_memory() * float(share[1]) / 100) >> 20, 64)}MiB"
     if re.fullmatch(r"\d+(?:\.\d+)?\s*(?:[KMGT]i?B|[KMGT])", text, re.IGNORECASE):
         return text.replace(" ", "")
     raise StoreError(f"${MEMORY_ENV} must be an amount such as 4GB or a share such as 30%, "

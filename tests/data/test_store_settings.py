@@ -34,14 +34,14 @@ def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_default_limit_is_a_share_of_the_machine(no_env: None,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_mod, "_physical_memory", lambda: 24 * 2**30)
-    assert memory_limit() == f"{int(24 * 2**30 * MEMORY_SHARE) >> 20}MB" == "4915MB"
-    assert memory_limit(default_at_most=2048) == "2048MB"
+    assert memory_limit() == f"{int(24 * 2**30 * MEMORY_SHARE) >> 20}MiB" == "4423MiB"
+    assert memory_limit(default_at_most=2048) == "2048MiB"
     monkeypatch.setattr(store_mod, "_physical_memory", lambda: 2 * 2**30)
-    assert memory_limit() == "1024MB"  # never below 1 GB
+    assert memory_limit() == "1024MiB"  # never below 1 GiB
 
 
 @pytest.mark.parametrize(("text", "want"), [("4GB", "4GB"), ("800 MB", "800MB"), ("1.5GiB", "1.5GiB"),
-                                            ("25%", "6144MB")])
+                                            ("25%", "6144MiB")])
 def test_the_limit_can_be_set(text: str, want: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_mod, "_physical_memory", lambda: 24 * 2**30)
     monkeypatch.setenv("PERFKIT_DUCKDB_MEMORY", text)

@@ -102,7 +102,7 @@ CHUNK_CLIENTS = 500_000
 #: yielded by :func:`_tables` after each chunk of clients: the writes so far are checkpointed
 CHUNK_END = "(chunk end)"
 
-#: DuckDB's memory limit while writing (MB) unless ``$PERFKIT_DUCKDB_MEMORY`` says otherwise: the
+#: DuckDB's memory limit while writing (MiB) unless ``$PERFKIT_DUCKDB_MEMORY`` says otherwise: the
 #: writer needs little more than one chunk's key index, and what it has written is in the store
 #: file; the numbers of the chunk being drawn live beside it, in numpy
 WRITE_MEMORY_MB = 2048
