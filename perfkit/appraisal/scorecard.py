@@ -235,7 +235,8 @@ def scorecard(
             # the rule of every listing: the same answer here
             require_appraised(employees_frame(con), month, entity, sc.appraised.min_days)
     df["grade"] = grade_of(df["composite"], sc.bands)
-    df["grade_code"] = df["grade"].map({b.label: b.code for b in sc.bands})
+    codes = {b.label: b.code for b in sc.bands}
+    df["grade_code"] = [codes.get(g) for g in df["grade"]]  # None, not NaN, where ungraded (as Parquet)
     df.loc[~df["scored"], "grade"] = NOT_SCORED
     df["stars"] = assign_stars(df["composite"], df["peer_group"], sc.stars.shares)
     df["rank"] = (df["composite"].round(6).groupby(df["peer_group"])
