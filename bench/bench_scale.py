@@ -343,7 +343,12 @@ def main(argv: list[str] | None = None) -> int:
                         progress="log", engine="perfkit")
             first, last = mem.thirds()
             secs, sizes = role_seconds(s.manifest), html_sizes(s.out_dir)
-            snap = snap or next(iter(sorted((cache / "snapshots").glob(f"{args.month}-*"))), None)
+            # the snapshot the run read: the newest (another perfkit's fingerprint builds anew)
+            built = sorted((cache / "snapshots").glob(f"{args.month}-*"),
+                           key=lambda p: p.stat().st_mtime)
+            snap = built[-1] if built else snap
+            if snap and "snapshot" in res:
+                res["snapshot"]["path"] = str(snap)
             rows = {"employee": task_rows(snap, "employee_id"),
                     "branch": task_rows(snap, "branch_id")} if snap else {}
             res["reports"] = {"ok": s.ok, "failed": s.failed, "seconds": s.seconds,

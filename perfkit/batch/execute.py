@@ -107,7 +107,8 @@ def _papermill(job: Job, out: Path, opts: ExecOptions) -> dict[str, Any] | None:
             cwd=cwd,
             start_timeout=opts.start_timeout,
             execution_timeout=opts.cell_timeout,
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no start-up chatter per job
+            # no start-up chatter per job; no input history (a SQLite file every kernel would open)
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL", "--HistoryManager.enabled=False"],
             **extra,
         )
     except PapermillExecutionError as exc:
