@@ -25,7 +25,14 @@ def lab_command(project: Project, extra: Sequence[str] = ()) -> tuple[list[str],
 
 
 def lab(extra: Sequence[str] = ()) -> int:
-    """Run JupyterLab for the current project until it exits; its exit code."""
+    """Run JupyterLab for the current project until it exits; its exit code. On POSIX this process
+    becomes JupyterLab (exec), so a signal that stops ``perfkit lab`` stops JupyterLab too, instead of
+    leaving it running orphaned."""
     project = require_project()
     argv, env = lab_command(project, extra)
-    return subprocess.call(argv, env=env, cwd=str(project.notebooks))
+    if os.name != "posix":
+        return subprocess.call(argv, env=env, cwd=str(project.notebooks))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(project.notebooks)
+    os.execve(argv[0], argv, env)  # does not return

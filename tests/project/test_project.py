@@ -225,3 +225,11 @@ def test_lab_starts_jupyterlab_on_the_notebooks(project, monkeypatch):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+    # stopping perfkit lab stops JupyterLab: nothing is left serving the port
+    import psutil
+
+    left = [p for p in psutil.process_iter(["cmdline"])
+            if f"--port={port}" in (p.info["cmdline"] or [])]
+    for p in left:
+        p.kill()
+    assert not left, "JupyterLab outlived perfkit lab"
