@@ -16,10 +16,12 @@ from __future__ import annotations
 import calendar
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import os
 import re
 import shutil
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,7 @@ MEMORY_ENV = "PERFKIT_DUCKDB_MEMORY"
 TEMP_ENV = "PERFKIT_DUCKDB_TEMP"
 #: environment variable capping DuckDB's threads per process (default: DuckDB's, one per core)
 THREADS_ENV = "PERFKIT_DUCKDB_THREADS"
+THREADS_MAX = 1024
 
 #: the default memory limit, as a share of the machine's physical memory. DuckDB's own default
 #: (80 %) lets one query take a machine that the month's report workers share; less than a fifth
@@ -61,11 +64,27 @@ THREADS_ENV = "PERFKIT_DUCKDB_THREADS"
 MEMORY_SHARE = 0.18
 
 
+#: where a container's memory limit is read (cgroup v2, then v1)
+CGROUP_LIMITS = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
 def _physical_memory() -> int:
+    """The memory perfkit may count on: the machine's, or the container's limit when lower."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):  # not POSIX: assume a small machine
         return 8 * 2**30
+    for file in CGROUP_LIMITS:
+        with contextlib.suppress(OSError, ValueError):
+            text = Path(file).read_text(encoding="ascii").strip()
+            if text.isdigit() and 0 < int(text) < total:  # "max" or a huge v1 number: no limit
+                return int(text)
+    return total
+
+
+#: the smallest memory limit perfkit accepts (less and every query runs out of memory)
+MEMORY_MIN_MIB = 64
+_UNITS = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
 def memory_limit(default_at_most: int | None = None) -> str:
@@ -79,8 +98,13 @@ def memory_limit(default_at_most: int | None = None) -> str:
         return f"{min(mib, default_at_most) if default_at_most else mib}MiB"
     share = re.fullmatch(r"(\d+(?:\.\d+)?)\s*%", text)
     if share and 0 < float(share[1]) <= 100:
-        return f"{max(int(_physical_memory() * float(share[1]) / 100) >> 20, 64)}MiB"
-    if re.fullmatch(r"\d+(?:\.\d+)?\s*(?:[KMGT]i?B|[KMGT])", text, re.IGNORECASE):
+        return f"{max(int(_physical_memory() * float(share[1]) / 100) >> 20, MEMORY_MIN_MIB)}MiB"
+    amount = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT])(i?B)?", text, re.IGNORECASE)
+    if amount:
+        size = float(amount[1]) * _UNITS[amount[2].upper()]  # KB and KiB alike: a limit, not a unit test
+        if size < MEMORY_MIN_MIB * 2**20:
+            raise StoreError(f"${MEMORY_ENV} = {text!r} is less than DuckDB needs: give at least "
+                             f"{MEMORY_MIN_MIB}MB (a few GB for a large store)")
         return text.replace(" ", "")
     raise StoreError(f"${MEMORY_ENV} must be an amount such as 4GB or a share such as 30%, "
                      f"got {text!r}")
@@ -90,8 +114,10 @@ def spill_folder(store: str | os.PathLike | None = None) -> Path:
     """Where DuckDB spills what does not fit its memory limit: ``$PERFKIT_DUCKDB_TEMP``, else
     ``duckdb-tmp`` in ``$PERFKIT_CACHE`` (when set and not ``off``), else in ``.perfkit-cache``
     beside the store (the disk that holds the store, not a RAM-backed /tmp), then one folder per
-    process: DuckDB removes its folder when the last connection closes, so two processes never
-    share one. Folders of processes that are gone are removed when the next one is chosen."""
+    process and store (``<host>-<pid>-<hash of the store's path>``): DuckDB removes its folder when
+    the last connection closes and names its files alike for every database, so no two databases
+    share one. Folders of this host's processes that are gone are removed when the next one is
+    chosen (a folder shared by several machines keeps the others')."""
     env = os.environ.get(TEMP_ENV, "").strip()
     if env:
         root = Path(env)
@@ -105,7 +131,14 @@ def spill_folder(store: str | os.PathLike | None = None) -> Path:
     _sweep(root)
     with contextlib.suppress(OSError):  # DuckDB creates the last folder only, when it spills
         root.mkdir(parents=True, exist_ok=True)
-    return root / str(os.getpid())
+    where = str(Path(store).resolve()) if store is not None else ""
+    # DuckDB names its spill files alike for every database: one folder per process and store
+    return root / f"{_HOST}-{os.getpid()}-{hashlib.sha1(where.encode()).hexdigest()[:8]}"
+
+
+#: an I/O error of DuckDB's spilling or of a full disk (a missing file a query reads is not one)
+_SPILL_OR_DISK = re.compile(r"temp_|temporary|\.tmp\b|spill|no space left|disk (is )?full",
+                            re.IGNORECASE)
 
 
 def resource_error(exc: BaseException, where: str | None = None) -> StoreError | None:
@@ -114,7 +147,7 @@ def resource_error(exc: BaseException, where: str | None = None) -> StoreError |
     if isinstance(exc, duckdb.OutOfMemoryException):
         return StoreError(f"DuckDB ran out of memory: {str(exc).splitlines()[0]}; raise "
                           f"${MEMORY_ENV} (now {memory_limit()})", file=where)
-    if isinstance(exc, duckdb.IOException):
+    if isinstance(exc, duckdb.IOException) and _SPILL_OR_DISK.search(str(exc)):
         return StoreError(f"DuckDB could not read or write a file: {str(exc).splitlines()[0]} "
                           f"(its spill folder is ${TEMP_ENV}, default .perfkit-cache/duckdb-tmp "
                           f"beside the store)", file=where)
@@ -133,19 +166,16 @@ def _sweep(root: Path) -> None:
         entries = list(root.iterdir())
     except OSError:
         return
+    import psutil
+
     for entry in entries:
-        if entry.name.isdigit() and entry.is_dir() and not _alive(int(entry.name)):
+        parts = entry.name.rsplit("-", 2)  # <host>-<pid>-<store>; a bare <pid> from perfkit 0.x
+        host, pid = (parts[0], parts[1]) if len(parts) == 3 else (_HOST, entry.name)
+        if host == _HOST and pid.isdigit() and entry.is_dir() and not psutil.pid_exists(int(pid)):
             shutil.rmtree(entry, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # exists, owned by someone else
-        return True
-    return True
+_HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
 
 
 def duckdb_config(store: str | os.PathLike | None = None) -> dict[str, str]:
@@ -155,8 +185,9 @@ def duckdb_config(store: str | os.PathLike | None = None) -> dict[str, str]:
     config = {"memory_limit": memory_limit(), "temp_directory": str(spill_folder(store))}
     threads = os.environ.get(THREADS_ENV, "").strip()
     if threads:
-        if not threads.isdigit() or int(threads) < 1:
-            raise StoreError(f"${THREADS_ENV} must be a whole number ≥ 1, got {threads!r}")
+        if not re.fullmatch(r"[0-9]+", threads) or not 1 <= int(threads) <= THREADS_MAX:
+            raise StoreError(f"${THREADS_ENV} must be a whole number from 1 to {THREADS_MAX}, "
+                             f"got {threads!r}")
         config["threads"] = threads
     return config
 
@@ -171,7 +202,12 @@ def configure(con: duckdb.DuckDBPyConnection, store: str | os.PathLike | None = 
             quoted = value.replace("'", "''")
             con.execute(f"SET {key} = '{quoted}'")
         except duckdb.Error as exc:  # e.g. the temporary directory is in use
-            log.debug("DuckDB %s stays as it is: %s", key, exc)
+            chosen = {"memory_limit": MEMORY_ENV, "temp_directory": TEMP_ENV,
+                      "threads": THREADS_ENV}[key]
+            # the user's own setting not taken is worth a line; perfkit's default is not
+            (log.warning if os.environ.get(chosen, "").strip() else log.debug)(
+                "DuckDB %s stays as it is (not %s from $%s): %s", key, value, chosen,
+                str(exc).splitlines()[0])
 
 
 def copy_parquet(con: duckdb.DuckDBPyConnection, sql: str, path: str | os.PathLike, *,
@@ -181,15 +217,22 @@ def copy_parquet(con: duckdb.DuckDBPyConnection, sql: str, path: str | os.PathLi
     sorted by ``order_by`` (column names; missing values last), ``row_group_size`` rows per row
     group; ``args``: the query's parameters (a list, or a mapping for ``$name``); return the
     number of rows. Nothing passes through Python: a query larger than the
-    memory limit spills to disk."""
+    memory limit spills to disk. Written beside ``path`` and renamed when whole: a failed query
+    leaves ``path`` as it was."""
     order = ""
     if order_by:
         order = " ORDER BY " + ", ".join(f'"{c}" NULLS LAST' for c in order_by)
-    target = str(path).replace("'", "''")
-    n = con.execute(
-        f"COPY (SELECT * FROM ({sql}) AS q{order}) TO '{target}' "
-        f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)})",
-        dict(args) if isinstance(args, Mapping) else list(args or [])).fetchone()
+    final = Path(path)
+    part = final.with_name(f".{final.name}.{os.getpid()}.part")  # renamed when whole
+    target = str(part).replace("'", "''")
+    try:
+        n = con.execute(
+            f"COPY (SELECT * FROM ({sql}) AS q{order}) TO '{target}' "
+            f"(FORMAT parquet, ROW_GROUP_SIZE {int(row_group_size)})",
+            dict(args) if isinstance(args, Mapping) else list(args or [])).fetchone()
+        os.replace(part, final)
+    finally:
+        part.unlink(missing_ok=True)
     return int(n[0]) if n else 0
 
 

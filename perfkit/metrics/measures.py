@@ -17,6 +17,7 @@ placeholders are replaced by the ``settings`` of indicators.yaml.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -334,8 +335,9 @@ def _cached(key: str, disk: Path | None) -> pd.DataFrame | None:
 
 
 def _remember(key: str, frame: pd.DataFrame) -> pd.DataFrame:
-    if len(_MEMORY) >= _MEMORY_MAX:
-        _MEMORY.pop(next(iter(_MEMORY)))
+    while len(_MEMORY) >= _MEMORY_MAX:  # threads may evict at once: the oldest, if still there
+        with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+            _MEMORY.pop(next(iter(_MEMORY)))
     _MEMORY[key] = frame
     return frame
 

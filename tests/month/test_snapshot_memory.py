@@ -13,6 +13,7 @@ import pytest
 
 from perfkit.data import store as store_mod
 from perfkit.data.demo import generate
+from perfkit.metrics import measures as measures_mod
 from perfkit.month.build import build
 from perfkit.month.snapshot import Snapshot
 
@@ -53,7 +54,8 @@ def test_a_low_memory_limit_gives_the_same_frames(mid_store: Path, params_dir: P
                                 "current_setting('temp_directory')").fetchone())
 
     monkeypatch.setattr(store_mod, "configure", low_and_out_of_core)
-    monkeypatch.setenv("PERFKIT_CACHE", str(tmp_path / "cache-low"))  # no measures cached either
+    monkeypatch.setenv("PERFKIT_CACHE", str(tmp_path / "cache-low"))  # no measures cached either:
+    monkeypatch.setattr(measures_mod, "_MEMORY", {})  # not on disk, not in this process's memory
     monkeypatch.setenv("PERFKIT_DUCKDB_MEMORY", LOW)
     monkeypatch.setenv("PERFKIT_DUCKDB_THREADS", "2")  # the same floor of memory on any machine
     monkeypatch.setenv("PERFKIT_DUCKDB_TEMP", str(tmp_path / "spill"))

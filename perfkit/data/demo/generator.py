@@ -342,10 +342,10 @@ def generate(
                                              cursors[i], name in written))
             written.add(name)
             del data
-            for f in pending:  # fail fast when a write went wrong
-                if f.done():
+            for f in list(pending):  # fail fast when a write went wrong (checked and dropped
+                if f.done():         # in one pass: none is dropped unchecked)
+                    pending.remove(f)
                     f.result()
-            pending = [f for f in pending if not f.done()]
             t0 = time.perf_counter()
         for f in pending:
             f.result()
