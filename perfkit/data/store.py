@@ -101,7 +101,7 @@ def memory_limit(default_at_most: int | None = None) -> str:
         return f"{max(int(_physical_memory() * float(share[1]) / 100) >> 20, MEMORY_MIN_MIB)}MiB"
     amount = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT])(i?B)?", text, re.IGNORECASE)
     if amount:
-        size = float(amount[1]) * _UNITS[amount[2].upper()]  # KB and KiB alike: a limit, not a unit test
+        size = float(amount[1]) * _UNITS[amount[2].upper()]  # KB taken as KiB: only the floor is checked
         if size < MEMORY_MIN_MIB * 2**20:
             raise StoreError(f"${MEMORY_ENV} = {text!r} is less than DuckDB needs: give at least "
                              f"{MEMORY_MIN_MIB}MB (a few GB for a large store)")
