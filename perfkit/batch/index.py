@@ -17,6 +17,7 @@ from typing import Any
 from perfkit.batch.manifest import DONE, record_order
 from perfkit.batch.plan import RECIPIENT_ROLES, ROLE_LABELS
 from perfkit.files import atomic_path
+from perfkit.report.dataview import LONG_TABLE
 from perfkit.sheets import safe_rows
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,42 @@ body{font-family:"Microsoft YaHei","PingFang SC","Noto Sans CJK SC",sans-serif;m
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ddd;padding:.25em .6em;text-align:left}
 th{background:#f3f5f8}.num{text-align:right}.failed{color:#b00020}.counts span{margin-right:1.5em}
-a{color:#1558b0}@media print{a{color:#000;text-decoration:none}}
+a{color:#1558b0}@media print{a{color:#000;text-decoration:none}.tools{display:none}}
+.tools input{font:inherit;padding:.3em .5em;width:22em;max-width:100%}.tools span{margin-left:1em;color:#555}
+"""
+
+#: the filter of a long index (more reports than a long table has rows: :data:`LONG_TABLE`): every
+#: term typed, in any case, must occur in a report's row or its branch's heading; branches with no
+#: matching report are hidden. Shown only when scripts run (no script: the whole list, as printed).
+FILTER_SCRIPT = """
+(function () {
+  var tools = document.getElementById("pk-tools"), box = document.getElementById("pk-filter");
+  var count = document.getElementById("pk-count"), always = +tools.dataset.always || 0;
+  var total = always;  // reports listed outside the branches (the company's): always shown
+  var groups = Array.prototype.map.call(document.querySelectorAll("section.pk-branch"), function (s) {
+    var head = s.querySelector("h2").textContent;
+    var rows = Array.prototype.slice.call(s.querySelectorAll("tr")).slice(1);
+    total += rows.length;
+    return {s: s, rows: rows.map(function (r) {
+      return {r: r, t: (head + " " + r.textContent).toLowerCase()}; })};
+  });
+  function apply() {
+    var terms = box.value.toLowerCase().split(/\\s+/).filter(Boolean), shown = always;
+    groups.forEach(function (g) {
+      var any = false;
+      g.rows.forEach(function (x) {
+        var ok = terms.every(function (t) { return x.t.indexOf(t) >= 0; });
+        x.r.hidden = !ok;
+        if (ok) { any = true; shown += 1; }
+      });
+      g.s.hidden = !any;
+    });
+    count.textContent = terms.length ? "显示 " + shown + " / " + total + " 份" : "共 " + total + " 份";
+  }
+  tools.hidden = false;
+  box.addEventListener("input", apply);
+  apply();
+})();
 """
 
 
@@ -132,23 +168,30 @@ def render_index(month: str, jobs: Mapping[str, dict[str, Any]],
         f"<p class='counts'><span>成功 {len(ok)}</span><span class='failed'>失败 {len(failed)}</span>"
         + (f"<span>未生成 {len(none)}</span>" if none else "") + f"<span>合计 {len(recs)}</span></p>",
     ]
-    company = [r for r in recs if r.get("role") == "company"]
-    if company:
-        out.append(f"<h2>{_e(ROLE_LABELS['company'])}</h2><p>{link(company[0])}</p>")
-        if sent.get(company[0].get("key", "")):
-            out.append(f"<p>已发送：{'；'.join(_e(x) for x in sent[company[0]['key']])}</p>")
     branches: dict[str, list[dict[str, Any]]] = {}
     for r in recs:
         if r.get("role") in ("branch", "employee"):
             branches.setdefault(r.get("branch_id") or "", []).append(r)
+    long = sum(len(rows) for rows in branches.values()) > LONG_TABLE
+    company = [r for r in recs if r.get("role") == "company"]
+    if long:
+        out.append(f"<p class='tools' id='pk-tools' data-always='{len(company[:1])}' hidden>"
+                   "<input type='search' id='pk-filter' "
+                   "placeholder='筛选：姓名、编号、营业部' aria-label='筛选报表'>"
+                   "<span id='pk-count'></span></p>")
+    if company:
+        out.append(f"<h2>{_e(ROLE_LABELS['company'])}</h2><p>{link(company[0])}</p>")
+        if sent.get(company[0].get("key", "")):
+            out.append(f"<p>已发送：{'；'.join(_e(x) for x in sent[company[0]['key']])}</p>")
     for bid, rows in branches.items():
         name = next((r.get("branch_name") for r in rows if r.get("branch_name")), None) or bid
-        out.append(f"<h2>{_e(name)}（{_e(bid)}）</h2><table><tr><th>报表</th><th>对象</th>{head}</tr>")
+        out.append(f"<section class='pk-branch'><h2>{_e(name)}（{_e(bid)}）</h2>"
+                   f"<table><tr><th>报表</th><th>对象</th>{head}</tr>")
         for r in rows:
             cells = _score_cells(scores.get(r["role"], {}), r.get("entity_id", "")) if has_scores else ""
             out.append(f"<tr><td>{_e(ROLE_LABELS.get(r['role'], r['role']))}</td><td>{link(r)}</td>"
                        f"{cells}{sent_cell(r)}</tr>")
-        out.append("</table>")
+        out.append("</table></section>")
     if failed:
         out.append("<h2 class='failed'>生成失败</h2><table><tr><th>报表</th><th>对象</th><th>单元格</th>"
                    "<th>错误</th><th>说明</th><th>执行记录</th></tr>")
@@ -164,6 +207,8 @@ def render_index(month: str, jobs: Mapping[str, dict[str, Any]],
                 f"<td>{_e(err.get('exception'))}</td><td>{_e(err.get('message'))}</td><td>{nb_link}</td></tr>"
             )
         out.append("</table>")
+    if long:
+        out.append(f"<script>{FILTER_SCRIPT}</script>")
     out.append("</body></html>\n")
     return "".join(out)
 
