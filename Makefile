@@ -16,7 +16,7 @@ PYTEST_WORKERS ?= auto
 
 help:
 	@echo "make report   build the demo store and this month's reports (creates everything needed)"
-	@echo "make test     run the whole test suite (installs test browser and font when missing)"
+	@echo "make test     run the whole test suite (installs test browsers and font when missing)"
 	@echo "make lab      start JupyterLab on notebooks/ against the demo store"
 	@echo "make lint     ruff"
 	@echo "make bench    run the benchmarks in bench/ (minutes)"
@@ -48,7 +48,7 @@ report: $(DB) $(ASSETS)
 	$(BIN)/perfkit run --db $(DB) --month $(MONTH)
 	@echo "index: $(abspath output/$(MONTH)/index.html)"
 
-# Chromium and a small CJK font for the browser tests (test machine only); installed when missing.
+# Chromium, Firefox ESR and a small CJK font for the browser tests (test machine only); installed when missing.
 system-deps:
 	@bash .ci/system-deps
 

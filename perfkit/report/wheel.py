@@ -48,8 +48,8 @@ def node_modules(root: Path = ROOT) -> Path:
                          f"{folder / PACKAGE} and no npm on PATH; install Node.js or set "
                          "PERFKIT_NODE_MODULES to a node_modules that has it")
     print(f"perfkit: npm ci in {root} (the widget manager for offline reports)", flush=True)
-    subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=root,
-                   check=True)
+    subprocess.run([npm, "ci", "--omit=dev", "--no-audit", "--no-fund", "--loglevel=error"],
+                   cwd=root, check=True)  # --omit=dev: not the tests' browser driver
     return folder
 
 

@@ -8,7 +8,11 @@ modes.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -268,3 +272,32 @@ def test_packed_page_renders_widgets_offline(pages: dict[str, Path], session: Se
     assert rendered[2] == 0 and rendered[3]  # unpacked: the lab CSS is in force
     s.screenshot("views_long_tables.png")
     _clean(s)
+
+
+# ------------------------------------------------------------------------------ Firefox
+FIREFOX = Path(os.environ.get("PERFKIT_FIREFOX", "/usr/bin/firefox-esr"))
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.mark.parametrize("mode", ["inline", "shared"])
+def test_the_pages_work_in_firefox(pages: dict[str, Path], mode: str, tmp_path: Path) -> None:
+    """The README says Firefox ≥ 113 as well as Chromium: Debian's Firefox ESR, driven through
+    WebDriver BiDi by puppeteer-core (package.json's dev dependency), offline."""
+    node = shutil.which("node")
+    require(node, "node is missing (Node.js, for the Firefox test's driver)")
+    require((ROOT / "node_modules" / "puppeteer-core").is_dir(),
+            "puppeteer-core is missing: run make assets (npm ci)")
+    require(FIREFOX.is_file(), f"{FIREFOX} is missing (apt-get install firefox-esr)")
+    r = subprocess.run([node, str(ROOT / "tests" / "firefox_drive.mjs"),
+                        pages[mode].resolve().as_uri(), "粗体"],
+                       capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert "failure" not in got, (got.get("failure"), got["errors"])
+    assert "Firefox/" in got["userAgent"] and got["widgets"] >= 3
+    assert len(got["before"]) == ROWS
+    assert got["after"] == [["C00000007", "张三" + EVIL, got["after"][0][2], got["after"][0][3]]]
+    assert got["count"] == f"显示 1 / {ROWS} 行"
+    assert got["pwned"] == "undefined" and got["markup"] == 0
+    assert got["errors"] == [] and got["requests"] == []
