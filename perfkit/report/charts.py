@@ -383,15 +383,20 @@ def bars_svg(
                      f'<text x="{end:.1f}" y="{cy + 3:.1f}" text-anchor="{anchor}" font-size="9" '
                      f'fill="#4a5868">{escape(t)}</text>')
     if ref is not None:
-        rx = x(ref)
-        ref_text = f"{ref_label} {format_number(ref, decimals)}{suffix}".strip()
-        anchor = "end" if rx > (plot_l + plot_r) / 2 else "start"
-        parts.append(f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{top - 4}" y2="{bottom_y}" '
-                     f'stroke="#d1495b" stroke-width="1.2" stroke-dasharray="5 4"/>'
-                     f'<text x="{rx + (-4 if anchor == "end" else 4):.1f}" y="{top - 8}" '
-                     f'text-anchor="{anchor}" font-size="10" fill="#d1495b">{escape(ref_text)}</text>')
+        parts.append(_ref_line(x(ref), top, bottom_y, (plot_l + plot_r) / 2,
+                               f"{ref_label} {format_number(ref, decimals)}{suffix}".strip()))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _ref_line(rx: float, top: float, bottom: float, middle: float, text: str) -> str:
+    """A chart's dashed vertical reference line at ``rx`` from just above ``top`` to ``bottom``,
+    labelled with ``text`` above it, on the side of the line nearer the chart's ``middle``."""
+    anchor = "end" if rx > middle else "start"
+    return (f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{top - 4}" y2="{bottom}" '
+            f'stroke="#d1495b" stroke-width="1.2" stroke-dasharray="5 4"/>'
+            f'<text x="{rx + (-4 if anchor == "end" else 4):.1f}" y="{top - 8}" '
+            f'text-anchor="{anchor}" font-size="10" fill="#d1495b">{escape(text)}</text>')
 
 
 def histogram_svg(
@@ -459,13 +464,8 @@ def histogram_svg(
                      f'</title></rect><text x="{(x0 + x1) / 2:.1f}" y="{y(n) - 3:.1f}" '
                      f'text-anchor="middle" font-size="9" fill="#4a5868">{n}</text>')
     if ref is not None:
-        rx = x(ref)
-        ref_text = f"{ref_label} {format_number(ref, decimals)}{suffix}".strip()
-        anchor = "end" if rx > left + plot_w / 2 else "start"
-        parts.append(f'<line x1="{rx:.1f}" x2="{rx:.1f}" y1="{top - 4}" y2="{top + plot_h}" '
-                     f'stroke="#d1495b" stroke-width="1.2" stroke-dasharray="5 4"/>'
-                     f'<text x="{rx + (-4 if anchor == "end" else 4):.1f}" y="{top - 8}" '
-                     f'text-anchor="{anchor}" font-size="10" fill="#d1495b">{escape(ref_text)}</text>')
+        parts.append(_ref_line(x(ref), top, top + plot_h, left + plot_w / 2,
+                               f"{ref_label} {format_number(ref, decimals)}{suffix}".strip()))
     note = f"共 {len(known)} {unit_label}" + (f"，{missing} {unit_label}无数据" if missing else "")
     parts.append(f'<text x="{width - right}" y="{height - 6}" text-anchor="end" font-size="10" '
                  f'fill="#7a8796">{escape(note)}</text></svg>')
