@@ -211,14 +211,16 @@ def plan_jobs(
     Raises :class:`RequestError` for a month without data or an unknown id, :class:`RenderError`
     for a missing role notebook."""
     from perfkit.data.store import months, open_store
-    from perfkit.month.frozen import month_notebook, month_params
+    from perfkit.month import frozen
     from perfkit.month.published import latest, published_entities
 
     cfg = load_run_config(params)
     bad = [r for r in roles if r not in ROLES]
     if bad:
         raise RequestError(f"unknown role {bad[0]!r}; known: {', '.join(ROLES)}")
-    shown = month_params(db, month, params)  # what the reports are made with
+    pub = latest(db, month)  # a published month: made with the files it was published with
+    kept = frozen.folder(db, pub) if pub is not None else None
+    shown = frozen.params_in(kept, pub, params)  # what the reports are made with
     con = open_store(db)
     try:
         have = months(con)
@@ -230,7 +232,6 @@ def plan_jobs(
     finally:
         con.close()
     excluded: dict[str, str] = {}
-    pub = latest(db, month)
     if pub is not None:
         found, excluded = published_only(found, published_entities(db, pub),
                                          f"已发布的 {month} v{pub.version} ")
@@ -244,7 +245,7 @@ def plan_jobs(
     shared = {"store": store_sha, "parameters_files": parameter_files(shown),
               "perfkit_version": perfkit_fingerprint()}
     nb_sha: dict[str, str] = {}
-    notebook = {r: month_notebook(db, month, r, notebooks_dir / f"{r}.ipynb").resolve()
+    notebook = {r: frozen.notebook_in(kept, r, notebooks_dir / f"{r}.ipynb").resolve()
                 for r in {e.role for e in chosen}}
     jobs = []
     for e in chosen:

@@ -110,6 +110,19 @@ def memory_limit(default_at_most: int | None = None) -> str:
                      f"got {text!r}")
 
 
+def cache_dir(sub: str, store: StoreLike | None) -> Path | None:
+    """perfkit's cache folder ``sub`` (snapshots, published files, DuckDB's spill files):
+    ``$PERFKIT_CACHE/<sub>`` when that is set (and not ``off``: these caches are needed), else
+    ``.perfkit-cache/<sub>`` beside the store file (:func:`default_db` when None), on the disk that
+    holds it; None for a store given as a connection (no file to put it beside)."""
+    env = os.environ.get("PERFKIT_CACHE", "")
+    if env and env.lower() != "off":
+        return Path(env) / sub
+    if store is not None and not isinstance(store, str | os.PathLike):
+        return None
+    return Path(store if store is not None else default_db()).resolve().parent / ".perfkit-cache" / sub
+
+
 def spill_folder(store: str | os.PathLike | None = None) -> Path:
     """Where DuckDB spills what does not fit its memory limit: ``$PERFKIT_DUCKDB_TEMP``, else
     ``duckdb-tmp`` in ``$PERFKIT_CACHE`` (when set and not ``off``), else in ``.perfkit-cache``
@@ -119,15 +132,9 @@ def spill_folder(store: str | os.PathLike | None = None) -> Path:
     share one. Folders of this host's processes that are gone are removed when the next one is
     chosen (a folder shared by several machines keeps the others')."""
     env = os.environ.get(TEMP_ENV, "").strip()
-    if env:
-        root = Path(env)
-    else:
-        cache = os.environ.get("PERFKIT_CACHE", "")
-        if cache and cache.lower() != "off":
-            root = Path(cache) / "duckdb-tmp"
-        else:
-            base = Path(store).resolve().parent if store is not None else Path.cwd()
-            root = base / ".perfkit-cache" / "duckdb-tmp"
+    # an in-memory database (no store file) spills beside the current folder
+    root = Path(env) if env else cache_dir("duckdb-tmp", store if store is not None
+                                           else Path.cwd() / "(in memory)")
     _sweep(root)
     with contextlib.suppress(OSError):  # DuckDB creates the last folder only, when it spills
         root.mkdir(parents=True, exist_ok=True)

@@ -48,8 +48,9 @@ def _run_file(con: duckdb.DuckDBPyConnection, mf: MeasureFile, catalog: Catalog)
     try:
         df = con.execute(sql).df()
     except duckdb.Error as exc:
-        if resource_error(exc) is not None:
-            raise resource_error(exc, mf.path) from None
+        resource = resource_error(exc, mf.path)
+        if resource is not None:
+            raise resource from None
         if TASK_LIST in mf.sql and catalog.tasks is not None:  # the task rules run inside this query
             rule_error = failing_rule(con, catalog.tasks, window_start(con))
             if rule_error is not None:

@@ -261,8 +261,7 @@ def create_task_list(
             f"{task_list_sql(rules, start, rule_ids, owners)}"
         )
     except duckdb.Error as exc:
-        raise resource_error(exc) or failing_rule(con, rules, start) or SpecError(
-            f"task rules SQL failed: {exc}", file=rules.path) from None
+        raise rules_error(con, rules, start, exc) from None
 
 
 def read_task_list(
@@ -273,8 +272,16 @@ def read_task_list(
     try:
         return con.execute(sql, args or []).df()
     except duckdb.Error as exc:
-        raise resource_error(exc) or failing_rule(con, rules, start) or SpecError(
-            f"task rules SQL failed: {exc}", file=rules.path) from None
+        raise rules_error(con, rules, start, exc) from None
+
+
+def rules_error(con: duckdb.DuckDBPyConnection, rules: TaskRules, start: str | None,
+                exc: duckdb.Error) -> Exception:
+    """The error to raise for ``exc``, from a query running the task rules: DuckDB out of memory
+    or disk (:func:`~perfkit.data.store.resource_error`), else the first failing rule
+    (:func:`failing_rule`), else tasks.yaml's whole SQL."""
+    return resource_error(exc) or failing_rule(con, rules, start) or SpecError(
+        f"task rules SQL failed: {exc}", file=rules.path)
 
 
 def failing_rule(con: duckdb.DuckDBPyConnection, rules: TaskRules, start: str | None) -> SpecError | None:
@@ -438,8 +445,7 @@ def write_tasks(store: StoreLike, month: str, path: str | Path, *,
                 n = copy_parquet(con, sql, path, args=args,
                                  order_by=list(dict.fromkeys([*order_by, *ORDER])))
             except duckdb.Error as exc:
-                raise resource_error(exc) or failing_rule(con, rules, start) or SpecError(
-                    f"task rules SQL failed: {exc}", file=rules.path) from None
+                raise rules_error(con, rules, start, exc) from None
         finally:
             drop_temp(con)
     log.info("task list %s company all: %d tasks written to %s", month, n, path)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from perfkit.data.store import StoreLike, connect, default_db, store_fingerprint
+from perfkit.data.store import StoreLike, cache_dir, connect, default_db, store_fingerprint
 from perfkit.digest import parameter_files, perfkit_fingerprint, sha256_json
 from perfkit.errors import RequestError
 from perfkit.metrics.catalog import find_params
@@ -58,13 +58,10 @@ def fingerprint(store: StoreLike, month: str, params: str | Path,
 def default_root(store: StoreLike) -> Path:
     """``$PERFKIT_CACHE/snapshots`` when that is set (and not ``off``), else
     ``<store folder>/.perfkit-cache/snapshots``."""
-    env = os.environ.get("PERFKIT_CACHE", "")
-    if env and env.lower() != "off":
-        return Path(env) / "snapshots"
-    if not isinstance(store, str | os.PathLike) and store is not None:
+    root = cache_dir("snapshots", store)
+    if root is None:
         raise RequestError("snapshot: a store given as a connection needs an explicit root folder")
-    return Path(store if store is not None else default_db()).resolve().parent / ".perfkit-cache" \
-        / "snapshots"
+    return root
 
 
 def _valid(folder: Path, fp: str) -> bool:

@@ -2,9 +2,10 @@
 the reports (:func:`perfkit.digest.parameter_files`: not run.yaml, import.yaml or delivery.yaml) and
 the role notebooks, byte for byte, in the store's ``publication_files`` table.
 
-:func:`collect` reads them when a month is published; :func:`month_params` and
-:func:`month_notebook` give every later render, batch, index, comparison and delivery of a published
-month the folder they were published with — whatever the current files say. The files are written
+:func:`collect` reads them when a month is published; :func:`folder` writes them out, and
+:func:`params_in` / :func:`notebook_in` (:func:`params_of`, :func:`month_params` reading the
+store) give every later render, batch, index, comparison and delivery of a published month the
+files it was published with — whatever the current files say. The files are written
 once into a folder named by their digest (``published/<month>-v<n>-<digest>/`` in the cache folder
 beside the store, or ``$PERFKIT_CACHE``), checked against their sha256 whenever it is reused. A
 version published before perfkit kept these files (store schema < 5) has none: its reports use the
@@ -23,7 +24,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from perfkit.data.store import StoreLike, connect, default_db
+from perfkit.data.store import StoreLike, cache_dir, connect
 from perfkit.digest import parameter_files, sha256_json
 from perfkit.month.published import Publication, latest
 
@@ -53,14 +54,12 @@ def write(con: Any, pub: Publication, rows: Iterable[tuple[str, str, bytes]]) ->
                     [[pub.month, pub.version, name, sha, data] for name, sha, data in rows])
 
 
-def _cache_root(store: StoreLike | None) -> Path:
-    folder = os.environ.get("PERFKIT_CACHE", "")
-    if folder and folder.lower() != "off":
-        return Path(folder) / "published"
-    if isinstance(store, str | os.PathLike) or store is None:
-        return Path(store if store is not None else default_db()).resolve().parent \
-            / ".perfkit-cache" / "published"
+def _temp_root() -> Path:
     return Path(tempfile.gettempdir()) / f"perfkit-published-{os.getuid()}"
+
+
+def _cache_root(store: StoreLike | None) -> Path:
+    return cache_dir("published", store) or _temp_root()
 
 
 def _intact(folder: Path, shas: dict[str, str]) -> bool:
@@ -107,7 +106,7 @@ def folder(store: StoreLike | None, pub: Publication) -> Path | None:
     if not shas:
         return None
     name = f"{pub.month}-v{pub.version}-{sha256_json(shas)[:16]}"
-    for root in (_cache_root(store), Path(tempfile.gettempdir()) / f"perfkit-published-{os.getuid()}"):
+    for root in dict.fromkeys((_cache_root(store), _temp_root())):  # each once
         if _intact(root / name, shas):
             return root / name
         with contextlib.suppress(OSError):  # a read-only cache folder: the next one
@@ -126,21 +125,23 @@ def month_params(store: StoreLike | None, month: str, params: str | os.PathLike)
 
 def params_of(store: StoreLike | None, pub: Publication | None, params: str | os.PathLike) -> Path:
     """:func:`month_params` for the latest version ``pub`` already read (None: unpublished)."""
+    return params_in(folder(store, pub) if pub is not None else None, pub, params)
+
+
+def params_in(kept: Path | None, pub: Publication | None, params: str | os.PathLike) -> Path:
+    """The parameters folder of ``pub`` in its kept files ``kept`` (:func:`folder`), else
+    ``params`` — with a warning when a published version kept none."""
     if pub is None:
         return Path(params)
-    month = pub.month
-    kept = folder(store, pub)
     if kept is None or not (kept / PARAMETERS).is_dir():
         log.warning("published %s v%d kept no parameters files (published before perfkit kept "
-                    "them): its reports use the current ones, %s", month, pub.version, params)
+                    "them): its reports use the current ones, %s", pub.month, pub.version, params)
         return Path(params)
     return kept / PARAMETERS
 
 
-def month_notebook(store: StoreLike | None, month: str, role: str, notebook: Path) -> Path:
-    """The notebook a ``role`` report of ``month`` is rendered with: the one its latest published
-    version was published with, else ``notebook``."""
-    pub = latest(store, month)
-    kept = folder(store, pub) if pub is not None else None
+def notebook_in(kept: Path | None, role: str, notebook: Path) -> Path:
+    """The ``role`` notebook of a published version's kept files ``kept`` (:func:`folder`), else
+    ``notebook``."""
     path = kept / NOTEBOOKS / f"{role}.ipynb" if kept is not None else None
     return path if path is not None and path.is_file() else notebook
