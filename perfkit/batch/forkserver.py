@@ -20,8 +20,6 @@ from typing import Any
 from perfkit.batch.forkproc import (  # noqa: F401 - the names callers import from here
     INLINE_BACKEND,
     KERNEL_DIR_PREFIX,
-    PRELOAD,
-    PRELOAD_MAX_BYTES,
     ensure_importable,
     remove_stale_kernel_dirs,
 )
@@ -215,9 +213,3 @@ def get_server() -> ForkServer:
 
             atexit.register(_SERVER.close)
         return _SERVER
-
-
-if __name__ == "__main__":  # the server as it was started before perfkit.batch.forkproc existed
-    from perfkit.batch.forkproc import serve
-
-    serve()

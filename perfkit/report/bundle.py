@@ -163,8 +163,10 @@ def perfkit_css() -> str:
     return _strip_css((TEMPLATE_DIR / TEMPLATE_NAME / "perfkit.css").read_text(encoding="utf-8"))
 
 
+@lru_cache(maxsize=1)
 def report_css() -> str:
-    """The page's static CSS: :func:`lab_css`, then :func:`perfkit_css`."""
+    """The page's static CSS: :func:`lab_css`, then :func:`perfkit_css` (one string per process:
+    every export passes the same object on)."""
     return lab_css() + "\n" + perfkit_css()
 
 

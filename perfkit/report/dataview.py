@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-import json
 import math
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from html import escape
 from typing import Any
 
 from perfkit.formatting import DASH, MINUS, format_number
+from perfkit.report.page import script_json
 
 #: rows: a longer table is drawn by the page script from JSON, with a filter box and sortable headers
 LONG_TABLE = 30
@@ -224,10 +224,8 @@ class DataSet:
         right-aligned column, "v": the columns}``, a column being its list of strings or, when it
         repeats itself (task names, statuses, dates), ``{"d": distinct strings, "i": an index into
         them per row}``. Nothing in it can close the block: ``</`` and ``<!`` are escaped."""
-        text = json.dumps({"c": self.names, "n": [int(n) for n in self.numeric],
-                           "v": [_encode(col) for col in self.cells]},
-                          ensure_ascii=False, separators=(",", ":"))
-        text = text.replace("</", "<\\/").replace("<!", "\\u003c!")
+        text = script_json({"c": self.names, "n": [int(n) for n in self.numeric],
+                            "v": [_encode(col) for col in self.cells]})
         return f'<script type="application/json" class="perfkit-set" data-id="{self.id}">{text}</script>'
 
     def view(self, rows: Sequence[int], cols: Sequence[int], *, css_class: str = "",

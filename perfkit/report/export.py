@@ -198,7 +198,8 @@ def _check_assets(widgets: bool) -> None:
     """The static CSS and (``widgets``) the widget bundle hold no reference a browser would fetch
     (checked once per process and file version: they are the same in every report)."""
     _check_static(report_css(), "report CSS")
-    _check_static(page_script("perfkit.js") + page_script("loader.js"), "perfkit page scripts")
+    for script in ("perfkit.js", "loader.js"):  # each cached: the same object every time
+        _check_static(page_script(script), f"perfkit page script {script}")
     if widgets:
         _check_static(widget_bundle(), str(bundle_path()))
 

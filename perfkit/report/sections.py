@@ -192,12 +192,6 @@ def task_frame(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def task_table(df: pd.DataFrame, *, max_rows: int | None = TASK_ROWS_SHOWN) -> Page:
-    """:func:`task_frame` as a table of at most ``max_rows`` rows; a note gives the number left
-    out (the heading above states the full count)."""
-    return table_html(task_frame(df), max_rows=max_rows)
-
-
 def task_tables(lists: list[pd.DataFrame], *, max_rows: int | None = TASK_ROWS_SHOWN) -> list[Html]:
     """Several task lists of one page (slices of one task frame: the task behind several indicators
     is one row) as views of one data set, each of at most ``max_rows`` rows. Every returned piece
