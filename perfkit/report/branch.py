@@ -24,10 +24,7 @@ from perfkit.report.sections import (
     employee_scorecards,
     indicator_summary,
     points_table,
-    ranking,
-    ranking_chart,
-    ranking_reference,
-    ranking_tables,
+    ranking_options,
     score_line,
     task_tables,
 )
@@ -71,27 +68,16 @@ class BranchReport(Report):
         fams = [(label, self.branch[self.branch["family"] == fam],
                  self.company[self.company["family"] == fam])
                 for fam, label in self.catalog.families.items()]
-        ranked, charts = [], []
-        for _, rows, _ in fams:
-            for r in rows.itertuples():
-                emp = self.employees[self.employees["indicator_id"] == r.indicator_id]
-                additive = self.catalog.indicator(r.indicator_id).denominator is None
-                ref, ref_label = ranking_reference(emp, additive, r.value, "本营业部", "本营业部人均")
-                ranked.append(ranking(emp, r.unit, "员工"))
-                charts.append((f"{r.name}：本营业部员工本月值（升序），虚线为{ref_label}值",
-                               ranking_chart(emp, r.unit, r.name, ref, ref_label)))
-        tables = iter(zip(ranking_tables(ranked), charts, strict=True))
+        options = ranking_options([rows for _, rows, _ in fams], self.employees, self.catalog,
+                                  entity_label="员工", whose="本营业部员工",
+                                  parent_label="本营业部", mean_label="本营业部人均")
         pages = {}
-        for label, rows, comp in fams:
-            options = []
-            for r in rows.itertuples():
-                table, (heading, chart) = next(tables)
-                options.append((r.name, [text(heading, tag="h4"), table, chart]))
+        for (label, rows, comp), opts in zip(fams, options, strict=True):
             summary = indicator_summary(rows, compare=comp, compare_label="全公司")
             summary = summary.rename(columns={"本月": "本营业部"})
             pages[label] = [table_html(summary),
                             text("点击指标名称查看本营业部员工情况：", css_class="perfkit-note"),
-                            drilldown(options, kind="links")]
+                            drilldown(opts, kind="links")]
         return tabs(pages)
 
     def scorecards(self) -> Page:

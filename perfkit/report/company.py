@@ -18,10 +18,7 @@ from perfkit.report.levels_pay import (
 )
 from perfkit.report.sections import (
     indicator_summary,
-    ranking,
-    ranking_chart,
-    ranking_reference,
-    ranking_tables,
+    ranking_options,
     stars,
     trend_chart,
 )
@@ -46,25 +43,14 @@ class CompanyReport(Report):
         (the rankings of every indicator are views of one data set: each branch is named once)."""
         fams = [(label, self.company[self.company["family"] == fam])
                 for fam, label in self.catalog.families.items()]
-        ranked, charts = [], []
-        for _, rows in fams:
-            for r in rows.itertuples():
-                br = self.branches[self.branches["indicator_id"] == r.indicator_id]
-                additive = self.catalog.indicator(r.indicator_id).denominator is None
-                ref, ref_label = ranking_reference(br, additive, r.value, "全公司", "营业部平均")
-                ranked.append(ranking(br, r.unit, "营业部"))
-                charts.append((f"{r.name}：各营业部本月值（升序），虚线为{ref_label}值",
-                               ranking_chart(br, r.unit, r.name, ref, ref_label)))
-        tables = iter(zip(ranking_tables(ranked), charts, strict=True))
+        options = ranking_options([rows for _, rows in fams], self.branches, self.catalog,
+                                  entity_label="营业部", whose="各营业部", parent_label="全公司",
+                                  mean_label="营业部平均")
         pages = {}
-        for label, rows in fams:
-            options = []
-            for r in rows.itertuples():
-                table, (heading, chart) = next(tables)
-                options.append((r.name, [text(heading, tag="h4"), table, chart]))
+        for (label, rows), opts in zip(fams, options, strict=True):
             pages[label] = [table_html(indicator_summary(rows)),
                             text("点击指标名称查看各营业部情况：", css_class="perfkit-note"),
-                            drilldown(options, kind="links")]
+                            drilldown(opts, kind="links")]
         return tabs(pages)
 
     def scorecards(self) -> Page:

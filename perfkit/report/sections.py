@@ -145,6 +145,33 @@ def ranking_chart(rows: pd.DataFrame, unit: str, title: str, ref_value: float,
     return Html(f'<div class="perfkit-chart">{svg}</div>')
 
 
+def ranking_options(families: list[pd.DataFrame], below: pd.DataFrame, catalog: Catalog, *,
+                    entity_label: str, whose: str, parent_label: str,
+                    mean_label: str) -> list[list[tuple[str, list[Page]]]]:
+    """Per family (its indicator rows at the parent's level), the drill-down options of its
+    indicators: each one's ranking of the entities ``below`` (their indicator rows) with its chart
+    and reference line (:func:`ranking_reference`). The rankings of every family are views of one
+    data set (:func:`ranking_tables`): each entity is named once."""
+    ranked, charts_ = [], []
+    for rows in families:
+        for r in rows.itertuples():
+            sub = below[below["indicator_id"] == r.indicator_id]
+            additive = catalog.indicator(r.indicator_id).denominator is None
+            ref, ref_label = ranking_reference(sub, additive, r.value, parent_label, mean_label)
+            ranked.append(ranking(sub, r.unit, entity_label))
+            charts_.append((f"{r.name}：{whose}本月值（升序），虚线为{ref_label}值",
+                            ranking_chart(sub, r.unit, r.name, ref, ref_label)))
+    tables = iter(zip(ranking_tables(ranked), charts_, strict=True))
+    out = []
+    for rows in families:
+        options = []
+        for r in rows.itertuples():
+            table, (heading, chart) = next(tables)
+            options.append((r.name, [text(heading, tag="h4"), table, chart]))
+        out.append(options)
+    return out
+
+
 def trend_chart(history: list[tuple[str, float]], unit: str, title: str,
                 target: float | None = None) -> Page:
     """The indicator's monthly values (12 months by default), with the target when there is one."""

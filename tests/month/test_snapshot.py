@@ -57,14 +57,13 @@ def snap(store: Path, params_dir: Path, root: Path) -> Path:
 def cheap_charts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ranking bar charts as the text of their inputs: the comparison stays exact, without
     matplotlib's cost."""
-    from perfkit.report import branch, company
+    from perfkit.report import sections
 
     def fake(rows: pd.DataFrame, unit: str, title: str, ref_value: float, ref_label: str):
         return Html(f"{title} {unit} {ref_label} {ref_value!r} "
                     f"{rows[['entity_id', 'value']].to_dict('records')!r}")
 
-    for report in (company, branch):  # the reports that draw ranking charts
-        monkeypatch.setattr(report, "ranking_chart", fake)
+    monkeypatch.setattr(sections, "ranking_chart", fake)  # the company's and branches' rankings
 
 
 def visible_text(w: Any, out: list[str] | None = None) -> list[str]:
